@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the default preset, runs the config-load benchmark (devx load+validate vs bare yaml-cpp,
+# the floor) and times `devx config validate` on the same generated 500-service project.
+#   bench/run.sh
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/lib.sh
+
+cmake --preset default >/dev/null
+cmake --build --preset default --target config_load_bench devx-cli
+
+BENCH="$(find build/default -type f -name config_load_bench -perm -u+x | head -1)"
+DEVX="$(devx_cli_in build/default)"
+OUT="$ROOT/build/bench"
+mkdir -p "$OUT"
+
+devx_banner "config_load_bench (load + validate vs yaml-cpp floor)"
+"$BENCH" --benchmark_counters_tabular=true --benchmark_out="$OUT/config_load_bench.json" \
+  --benchmark_out_format=json | tee "$OUT/config_load_bench.txt"
+ratio="$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = [b for b in d["benchmarks"] if b["name"].startswith("BM_DevxLoad")]
+print("%.2f" % r[0]["x_floor"] if r and "x_floor" in r[0] else "?")' "$OUT/config_load_bench.json")"
+
+devx_banner "devx config validate on the generated project (wall time)"
+PROJ="$OUT/project"
+rm -rf "$PROJ"
+"$BENCH" --generate "$PROJ" >/dev/null
+"$DEVX" config validate -f "$PROJ/devx.yaml" >/dev/null
+if command -v hyperfine >/dev/null 2>&1; then
+  hyperfine -N --warmup 3 --runs 30 --export-json "$OUT/validate.json" \
+    "$DEVX config validate -f $PROJ/devx.yaml"
+  median_ms="$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.1f" % (r["median"]*1000))' "$OUT/validate.json")"
+else
+  times=()
+  for _ in $(seq 20); do
+    t0=$(date +%s%N)
+    "$DEVX" config validate -f "$PROJ/devx.yaml" >/dev/null
+    t1=$(date +%s%N)
+    times+=($(((t1 - t0) / 1000)))
+  done
+  median_ms="$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}')"
+fi
+
+echo
+echo "bench: devx load+validate = ${ratio}x the yaml-cpp floor (goal <= 2); devx config validate median wall = ${median_ms} ms (goal < 30)"

@@ -1,0 +1,217 @@
+// Types of the devx Node package (lib/index.js).
+import { EventEmitter } from 'events';
+
+export function version(): string;
+export function abiVersion(): number;
+
+// ---- errors ----
+
+export type ErrorCode =
+  | 'internal' | 'invalid_argument' | 'config_not_found' | 'config_invalid' | 'io' | 'not_found'
+  | 'already_exists' | 'timeout' | 'cancelled' | 'command_failed' | 'command_not_found' | 'http'
+  | 'port_in_use' | 'locked' | 'unsupported' | 'prompt_required';
+
+export interface DevxErrorOptions {
+  code?: ErrorCode | string;
+  status?: number;
+  hint?: string;
+  details?: Record<string, unknown>;
+  cause?: DevxError;
+}
+
+export class DevxError extends Error {
+  constructor(message: string, options?: DevxErrorOptions);
+  /** Stable snake_case code name, e.g. "config_invalid". */
+  code: ErrorCode | string;
+  /** The code's number (devx_status_t; the CLI's exit code). */
+  status: number;
+  /** What to do next; "" when there is none. */
+  hint: string;
+  details: Record<string, unknown>;
+  cause?: DevxError;
+}
+
+export interface Diagnostic {
+  severity: 'error' | 'warning';
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+  hint: string;
+}
+
+export class ConfigError extends DevxError {
+  diagnostics: Diagnostic[];
+  /** Location of the first error diagnostic (null when there is none). */
+  file: string | null;
+  line: number | null;
+  column: number | null;
+}
+
+export class InternalError extends DevxError {}
+export class InvalidArgumentError extends DevxError {}
+export class ConfigNotFoundError extends DevxError {}
+export class ConfigInvalidError extends ConfigError {}
+export class IoError extends DevxError {}
+export class NotFoundError extends DevxError {}
+export class AlreadyExistsError extends DevxError {}
+export class TimeoutError extends DevxError {}
+export class CancelledError extends DevxError {}
+export class CommandFailedError extends DevxError {}
+export class CommandNotFoundError extends DevxError {}
+export class HttpError extends DevxError {}
+export class PortInUseError extends DevxError {}
+export class LockedError extends DevxError {}
+export class UnsupportedError extends DevxError {}
+export class PromptRequiredError extends DevxError {}
+
+export function errorClass(code: string): typeof DevxError;
+export const errorCodes: Readonly<Record<string, typeof DevxError>>;
+
+// ---- contexts ----
+
+export interface ContextOptions {
+  /** State directory; default $DEVX_HOME, else ~/.devx. */
+  devxHome?: string;
+  /** Environment seen by the library; default the process environment. */
+  env?: Record<string, string>;
+  dryRun?: boolean;
+  logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'off';
+}
+
+export class Context {
+  constructor(options?: ContextOptions);
+  readonly closed: boolean;
+  /** Cancels and waits for this context's operations, then frees it. Idempotent. */
+  close(): void;
+}
+
+export function defaultContext(): Context;
+
+// ---- the resolved project (docs/schemas/project.schema.json) ----
+
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface Dependency {
+  name: string;
+  condition: 'service_started' | 'service_healthy' | 'service_completed_successfully';
+  [key: string]: unknown;
+}
+
+export interface HealthCheck {
+  http?: string;
+  tcp?: string;
+  exec?: string[];
+  log?: string;
+  [key: string]: unknown;
+}
+
+export interface Service {
+  name: string;
+  runtime: 'host' | 'container' | 'kubernetes' | 'cloud' | 'bridge';
+  command?: string[];
+  image?: string;
+  port?: number | null;
+  working_dir?: string;
+  env?: Record<string, string>;
+  depends_on?: Dependency[];
+  healthcheck?: HealthCheck | null;
+  [key: string]: unknown;
+}
+
+export interface Database {
+  name: string;
+  engine: 'postgres' | 'redis' | 'mysql' | 'mongo';
+  port: number;
+  [key: string]: unknown;
+}
+
+export interface Tunnel {
+  name: string;
+  port: number;
+  [key: string]: unknown;
+}
+
+export interface Mock {
+  name: string;
+  url: string;
+  port: number;
+  [key: string]: unknown;
+}
+
+export type MapFormat = 'mermaid' | 'dot' | 'json';
+
+export class Project {
+  /** The resolved document exactly as devx_project_to_json produced it. */
+  readonly json: string;
+  v: number;
+  name: string;
+  domain: string;
+  provider: string;
+  env?: string[];
+  services: Service[];
+  databases: Database[];
+  tunnels: Tunnel[];
+  mocks?: Mock[];
+  profiles?: string[];
+  active_profile?: string;
+  root_file: string;
+  files?: string[];
+  [key: string]: unknown;
+  /** The parsed document (so JSON.stringify(project) gives it back). */
+  toJSON(): Record<string, unknown>;
+  toYAML(): string;
+  renderMap(format?: MapFormat): string;
+  /** Frees the native project now; the fields and `json` stay usable. */
+  close(): void;
+}
+
+// ---- operations ----
+
+export interface DevxEvent {
+  v: number;
+  type: 'progress' | 'log' | 'state' | 'warning' | 'plan';
+  time_ms: number;
+  source: string;
+  level?: string;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+export type OperationEnd<T> = { ok: true; value: T } | { ok: false; error: Error };
+
+export class Operation<T> extends EventEmitter {
+  readonly kind: string;
+  readonly done: boolean;
+  /** Settles with the result, or rejects with the typed DevxError. */
+  readonly result: Promise<T>;
+  /** Asks the work to stop; `result` then rejects with CancelledError unless it already ended. */
+  cancel(): void;
+  on(event: 'event' | 'progress' | 'log' | 'state' | 'warning' | 'plan',
+     listener: (event: DevxEvent) => void): this;
+  on(event: 'end', listener: (end: OperationEnd<T>) => void): this;
+  once(event: 'event' | 'progress' | 'log' | 'state' | 'warning' | 'plan',
+       listener: (event: DevxEvent) => void): this;
+  once(event: 'end', listener: (end: OperationEnd<T>) => void): this;
+}
+
+// ---- functions ----
+
+export interface LoadOptions {
+  profile?: string;
+  /** Overrides the user name in default values (the default domain). */
+  user?: string;
+  /** Default: defaultContext(). */
+  context?: Context;
+}
+
+export function loadProject(path?: string, options?: LoadOptions): Promise<Project>;
+export function loadProjectSync(path?: string, options?: LoadOptions): Project;
+export function startLoadProject(path?: string, options?: LoadOptions): Operation<Project>;
+export function validate(path?: string, options?: LoadOptions): Diagnostic[];
+export function configSchema(): string;
+export function findProject(dir?: string): string;

@@ -1,0 +1,459 @@
+'use strict';
+// devx for Node: the public API over the SWIG module `devx_native` (the C ABI, see swig/devx.i).
+// Everything forwards to libdevx; this file adds classes, typed errors, Promises and an
+// EventEmitter per operation. Threads: libdevx's worker threads never call into JS. Operations
+// are observed by polling devx_op_next_event with a zero timeout on a backing-off timer.
+const { EventEmitter } = require('events');
+const fs = require('fs');
+const path = require('path');
+
+const native = loadNative();
+
+function loadNative() {
+  const build = path.join(__dirname, '..', 'build');
+  const candidates = [
+    process.env.DEVX_NODE_ADDON,
+    path.join(build, 'Release', 'devx_native.node'),
+    path.join(build, 'Debug', 'devx_native.node'),
+  ].filter(Boolean);
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) {
+    throw new Error(`devx: the native addon is not built (looked for ${candidates.join(', ')}); ` +
+      'run `npm rebuild devx`');
+  }
+  return require(found);
+}
+
+// ---- errors ------------------------------------------------------------------------------------
+
+class DevxError extends Error {
+  constructor(message, { code = 'internal', status = 1, hint = '', details = {}, cause } = {}) {
+    super(message, cause !== undefined ? { cause } : undefined);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.hint = hint;
+    this.details = details || {};
+  }
+}
+
+function normalizeDiagnostic(d) {
+  return {
+    severity: d.severity || 'error',
+    file: d.file || '',
+    line: d.line || 0,
+    column: d.column || 0,
+    message: d.message || '',
+    hint: d.hint || '',
+  };
+}
+
+class ConfigError extends DevxError {
+  constructor(message, options = {}) {
+    super(message, { code: 'config_invalid', status: 4, ...options });
+    this.diagnostics = (this.details.diagnostics || []).map(normalizeDiagnostic);
+    const first = this.diagnostics.find((d) => d.severity === 'error') || this.diagnostics[0];
+    this.file = first ? first.file : null;
+    this.line = first ? first.line : null;
+    this.column = first ? first.column : null;
+  }
+}
+
+function className(code) {
+  return code.split('_').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('') + 'Error';
+}
+
+// The one table: devx.h's devx_status_t, exported by the SWIG module as DEVX_E_* constants.
+// Each code gets a subclass named after it (config_not_found -> ConfigNotFoundError);
+// config_invalid is the richer ConfigError.
+const errorClasses = { config_invalid: ConfigError };
+const errors = { DevxError, ConfigError };
+for (const key of Object.keys(native).filter((k) => k.startsWith('DEVX_E_')).sort(
+  (a, b) => native[a] - native[b])) {
+  const code = key.slice('DEVX_E_'.length).toLowerCase();
+  const status = native[key];
+  if (!errorClasses[code]) {
+    const name = className(code);
+    const cls = {
+      [name]: class extends DevxError {
+        constructor(message, options = {}) {
+          super(message, { code, status, ...options });
+        }
+      },
+    }[name];
+    errorClasses[code] = cls;
+  }
+  errors[className(code)] = errorClasses[code];
+}
+
+function errorClass(code) {
+  return errorClasses[code] || DevxError;
+}
+
+function errorFromObject(doc) {
+  const cause = doc.cause && typeof doc.cause === 'object' ? errorFromObject(doc.cause) : undefined;
+  const Cls = errorClass(doc.code);
+  return new Cls(doc.message || '', {
+    code: doc.code || 'internal',
+    status: doc.status === undefined ? 1 : doc.status,
+    hint: doc.hint || '',
+    details: doc.details || {},
+    cause,
+  });
+}
+
+// SWIG-thrown errors carry devx_error_json(); anything else (a bad argument type caught by SWIG)
+// passes through unchanged.
+function translate(err) {
+  if (err && typeof err.devxErrorJson === 'string') {
+    const typed = errorFromObject(JSON.parse(err.devxErrorJson));
+    return typed;
+  }
+  return err;
+}
+
+function call(fn, ...args) {
+  try {
+    return fn(...args);
+  } catch (err) {
+    throw translate(err);
+  }
+}
+
+function invalidArgument(message, hint = '') {
+  return new (errorClass('invalid_argument'))(message, { hint });
+}
+
+// ---- handles -----------------------------------------------------------------------------------
+
+// SWIG does not own the library's handles: they are freed explicitly (close()) and, as a safety
+// net, when their JS owner is collected.
+const finalizer = new FinalizationRegistry(({ free, handle }) => free(handle));
+
+let defaultContextInstance = null;
+
+function defaultContext() {
+  if (!defaultContextInstance || defaultContextInstance.closed) {
+    defaultContextInstance = new Context();
+  }
+  return defaultContextInstance;
+}
+
+class Context {
+  constructor({ devxHome, env, dryRun, logLevel } = {}) {
+    const options = { v: 1 };
+    if (devxHome !== undefined && devxHome !== null) options.devx_home = String(devxHome);
+    if (env !== undefined && env !== null) options.env = { ...env };
+    if (dryRun !== undefined) options.dry_run = Boolean(dryRun);
+    if (logLevel !== undefined) options.log_level = String(logLevel);
+    this._handle = call(native.context_new, JSON.stringify(options));
+    this._operations = new Set();
+    this._token = {};
+    finalizer.register(this, { free: native.context_free, handle: this._handle }, this._token);
+  }
+
+  get closed() {
+    return this._handle === null;
+  }
+
+  get handle() {
+    if (this._handle === null) throw invalidArgument('the context is closed');
+    return this._handle;
+  }
+
+  // Cancels and waits for this context's operations, then frees it. Idempotent.
+  close() {
+    if (this._handle === null) return;
+    for (const op of this._operations) op._abandon();
+    this._operations.clear();
+    finalizer.unregister(this._token);
+    native.context_free(this._handle);
+    this._handle = null;
+  }
+}
+if (typeof Symbol.dispose === 'symbol') {
+  Context.prototype[Symbol.dispose] = Context.prototype.close;
+}
+
+function loadOptionsJson({ profile, user } = {}) {
+  const options = { v: 1 };
+  if (profile !== undefined && profile !== null && profile !== '') options.profile = String(profile);
+  if (user !== undefined && user !== null) options.user = String(user);
+  return JSON.stringify(options);
+}
+
+function pathArg(p, what) {
+  if (p === undefined || p === null) return '.';
+  if (typeof p !== 'string') throw invalidArgument(`${what} must be a string, got ${typeof p}`);
+  return p;
+}
+
+// The resolved project: the fields of the resolved JSON document (name, domain, services, …, as
+// in docs/schemas/project.schema.json), `json` (the document exactly as devx_project_to_json
+// produced it), and the renderers.
+class Project {
+  constructor(handle, json, reload) {
+    const doc = JSON.parse(json);
+    Object.assign(this, doc);
+    Object.defineProperty(this, 'json', { value: json, enumerable: false });
+    Object.defineProperty(this, '_doc', { value: doc, enumerable: false });
+    Object.defineProperty(this, '_handle', { value: handle, enumerable: false, writable: true });
+    Object.defineProperty(this, '_reload', { value: reload, enumerable: false });
+    Object.defineProperty(this, '_token', { value: {}, enumerable: false });
+    if (handle) finalizer.register(this, { free: native.project_free, handle }, this._token);
+  }
+
+  static fromHandle(handle, reload) {
+    let json;
+    try {
+      json = call(native.project_to_json, handle);
+    } catch (err) {
+      native.project_free(handle);
+      throw err;
+    }
+    return new Project(handle, json, reload);
+  }
+
+  // A project loaded by an operation arrives as JSON only (the C ABI's op result); the handle the
+  // renderers need is made on first use by loading the same root file with the same options.
+  // (Pending a C ABI call that hands out the operation's project handle.)
+  _nativeHandle() {
+    if (!this._handle) {
+      if (!this._reload) throw invalidArgument('the project is closed');
+      this._handle = this._reload();
+      finalizer.register(this, { free: native.project_free, handle: this._handle }, this._token);
+    }
+    return this._handle;
+  }
+
+  toJSON() {
+    return this._doc;
+  }
+
+  toYAML() {
+    return call(native.project_to_yaml, this._nativeHandle());
+  }
+
+  renderMap(format = 'mermaid') {
+    return call(native.project_render_map, this._nativeHandle(), String(format));
+  }
+
+  // Frees the native project now; the parsed fields and `json` stay usable.
+  close() {
+    if (!this._handle) return;
+    finalizer.unregister(this._token);
+    native.project_free(this._handle);
+    this._handle = null;
+  }
+}
+
+// ---- operations --------------------------------------------------------------------------------
+
+const EVENT_TYPES = new Set(['progress', 'log', 'state', 'warning', 'plan']);
+const POLL_MIN_MS = 1;
+const POLL_MAX_MS = 25;
+
+// A long-running libdevx call. Emits 'event' for every event and also the event's type
+// ('progress', 'log', 'state', 'warning', 'plan'), then 'end' ({ ok, error?, value? }).
+// `result` settles with the converted result or the typed error.
+class Operation extends EventEmitter {
+  constructor(context, handle, kind, convert) {
+    super();
+    this.kind = kind;
+    this._context = context;
+    this._handle = handle;
+    this._convert = convert;
+    this._delay = POLL_MIN_MS;
+    this._timer = null;
+    this._done = false;
+    this._token = {};
+    finalizer.register(this, { free: native.op_free, handle }, this._token);
+    context._operations.add(this);
+    this.result = new Promise((resolve, reject) => {
+      this._resolve = resolve;
+      this._reject = reject;
+    });
+    // A caller listening only to 'end' must not get an unhandled-rejection crash.
+    this.result.catch(() => {});
+    // First poll after the caller had a chance to attach listeners.
+    this._timer = setImmediate(() => this._poll());
+  }
+
+  get done() {
+    return this._done;
+  }
+
+  // Asks the work to stop; `result` then rejects with CancelledError (unless it already ended).
+  cancel() {
+    if (this._handle) native.op_cancel(this._handle);
+  }
+
+  _poll() {
+    this._timer = null;
+    if (!this._handle) return;
+    let progressed = false;
+    for (;;) {
+      let next;
+      try {
+        next = native.op_next_event(this._handle, 0);
+      } catch (err) {
+        this._settle(null, translate(err));
+        return;
+      }
+      if (typeof next === 'string') {
+        progressed = true;
+        this._dispatch(JSON.parse(next));
+        if (!this._handle) return;
+        continue;
+      }
+      if (next === native.DEVX_EVENT_END) {
+        this._finish();
+        return;
+      }
+      break;
+    }
+    this._delay = progressed ? POLL_MIN_MS : Math.min(this._delay * 2, POLL_MAX_MS);
+    this._timer = setTimeout(() => this._poll(), this._delay);
+  }
+
+  _dispatch(event) {
+    this.emit('event', event);
+    if (EVENT_TYPES.has(event.type)) this.emit(event.type, event);
+  }
+
+  _finish() {
+    let json;
+    try {
+      json = call(native.op_result, this._handle);
+    } catch (err) {
+      this._settle(null, err);
+      return;
+    }
+    let value;
+    try {
+      value = this._convert(json);
+    } catch (err) {
+      this._settle(null, err);
+      return;
+    }
+    this._settle(value, null);
+  }
+
+  _release() {
+    if (this._timer) {
+      clearTimeout(this._timer);
+      clearImmediate(this._timer);
+      this._timer = null;
+    }
+    if (this._handle) {
+      finalizer.unregister(this._token);
+      native.op_free(this._handle);
+      this._handle = null;
+    }
+    this._context._operations.delete(this);
+  }
+
+  _settle(value, error) {
+    if (this._done) return;
+    this._done = true;
+    this._release();
+    if (error) {
+      this._reject(error);
+      this.emit('end', { ok: false, error });
+    } else {
+      this._resolve(value);
+      this._resolve = null;
+      this.emit('end', { ok: true, value });
+    }
+  }
+
+  // The context is closing under this operation: it is cancelled and joined by the library.
+  _abandon() {
+    if (this._done) return;
+    if (this._handle) native.op_cancel(this._handle);
+    this._settle(null, new (errorClass('cancelled'))('the context was closed'));
+  }
+}
+
+// ---- project configuration ---------------------------------------------------------------------
+
+function contextOf(options) {
+  return (options && options.context) || defaultContext();
+}
+
+// Loads and validates a devx.yaml (a file, or a directory searched upwards), synchronously.
+function loadProjectSync(projectPath, options = {}) {
+  const context = contextOf(options);
+  const file = pathArg(projectPath, 'path');
+  const optionsJson = loadOptionsJson(options);
+  const handle = call(native.project_load, context.handle, file, optionsJson);
+  return Project.fromHandle(handle, null);
+}
+
+// Starts loading on a library thread; returns the Operation (an EventEmitter with `result`).
+function startLoadProject(projectPath, options = {}) {
+  const context = contextOf(options);
+  const file = pathArg(projectPath, 'path');
+  const optionsJson = loadOptionsJson(options);
+  const handle = call(native.project_load_start, context.handle, file, optionsJson);
+  return new Operation(context, handle, 'project.load', (json) => {
+    const rootFile = JSON.parse(json).root_file || file;
+    const reload = () => call(native.project_load, context.handle, rootFile, optionsJson);
+    return new Project(null, json, reload);
+  });
+}
+
+// Promise<Project>; rejects with ConfigError, ConfigNotFoundError, …
+function loadProject(projectPath, options = {}) {
+  try {
+    return startLoadProject(projectPath, options).result;
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+// Every diagnostic ({severity, file, line, column, message, hint}), without throwing for
+// configuration problems. Throws ConfigNotFoundError when there is no devx.yaml.
+function validate(projectPath, options = {}) {
+  const context = contextOf(options);
+  const report = JSON.parse(call(native.project_validate, context.handle,
+    pathArg(projectPath, 'path'), loadOptionsJson(options)));
+  return (report.diagnostics || []).map(normalizeDiagnostic);
+}
+
+// The JSON Schema of devx.yaml, as a string.
+function configSchema() {
+  return call(native.config_schema);
+}
+
+// The path of the devx.yaml found by walking up from `dir`.
+function findProject(dir = '.') {
+  return call(native.project_find, pathArg(dir, 'dir'));
+}
+
+function version() {
+  return native.version();
+}
+
+function abiVersion() {
+  return native.abi_version();
+}
+
+module.exports = {
+  version,
+  abiVersion,
+  Context,
+  defaultContext,
+  Project,
+  Operation,
+  loadProject,
+  loadProjectSync,
+  startLoadProject,
+  validate,
+  configSchema,
+  findProject,
+  errorClass,
+  errorCodes: Object.freeze(Object.fromEntries(
+    Object.entries(errorClasses).map(([code, cls]) => [code, cls]))),
+  ...errors,
+};

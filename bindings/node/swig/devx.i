@@ -1,0 +1,186 @@
+/* SWIG interface of the Node addon: the C ABI (devx.h) as the module `devx_native`.
+ *
+ * The JS surface is a set of small shims with the C ABI's out-parameters moved to the end:
+ * SWIG 4.1.0 (Debian 12) mis-numbers JS arguments after a *leading* numinputs=0 parameter
+ * (swig/swig#2558), and every devx_* function starts with one. Trailing ones are fine, and the
+ * shims work unchanged with fixed SWIG releases. lib/index.js is the public API; this module is
+ * internal to it.
+ *
+ * Conventions of every shim:
+ *  - a `devx_error_t **err` last: when set on return, the call throws a JS Error carrying
+ *    `code`, `status` and `devxErrorJson` (devx_error_json), which lib/index.js turns into the
+ *    typed DevxError subclass; the devx_error_t is freed here.
+ *  - strings returned by the library (devx_owned_str) become JS strings and are freed with
+ *    devx_string_free here.
+ *  - handles (context, project, op) come back as SWIG pointer objects that JS must free
+ *    explicitly (context_free, project_free, op_free): SWIG does not own them.
+ */
+%module devx_native
+
+%{
+#include <devx/devx.h>
+#include <string.h>
+
+/* A string the library allocated; released with devx_string_free once converted. */
+typedef char devx_owned_str;
+%}
+
+/* Opaque handles: SWIG must neither construct nor destroy them. */
+%nodefaultctor devx_context;
+%nodefaultdtor devx_context;
+%nodefaultctor devx_project;
+%nodefaultdtor devx_project;
+%nodefaultctor devx_op;
+%nodefaultdtor devx_op;
+typedef char devx_owned_str;
+
+/* ---- typemaps ---------------------------------------------------------------------------- */
+
+%typemap(in, numinputs=0) devx_error_t **err (devx_error_t *tmp_err = NULL) {
+  $1 = &tmp_err;
+}
+%typemap(argout) devx_error_t **err {
+  if (*$1) {
+    v8::Local<v8::Context> ctx_ = SWIGV8_CURRENT_CONTEXT();
+    const char *msg_ = devx_error_message(*$1);
+    v8::Local<v8::Object> e_ =
+        v8::Local<v8::Object>::Cast(v8::Exception::Error(SWIGV8_STRING_NEW(msg_ ? msg_ : "")));
+    SWIGV8_MAYBE_CHECK(e_->Set(ctx_, SWIGV8_SYMBOL_NEW("code"),
+                               SWIGV8_STRING_NEW(devx_error_code_name(*$1))));
+    SWIGV8_MAYBE_CHECK(e_->Set(ctx_, SWIGV8_SYMBOL_NEW("status"),
+                               SWIGV8_INTEGER_NEW((int)devx_error_code(*$1))));
+    SWIGV8_MAYBE_CHECK(e_->Set(ctx_, SWIGV8_SYMBOL_NEW("devxErrorJson"),
+                               SWIGV8_STRING_NEW(devx_error_json(*$1))));
+    devx_error_free(*$1);
+    *$1 = NULL;
+    /* No `goto fail` here: in SWIG 4.1 it would skip the freearg cleanup. */
+    SWIGV8_THROW_EXCEPTION(e_);
+    $result = SWIGV8_UNDEFINED();
+  }
+}
+
+%typemap(out) devx_owned_str * {
+  if ($1) {
+    $result = SWIG_FromCharPtr((const char *)$1);
+    devx_string_free($1);
+  } else {
+    $result = SWIGV8_NULL();
+  }
+}
+
+/* op_next_event: the JS result is the event JSON (a string) when one was ready, else the
+ * number DEVX_EVENT_TIMEOUT or DEVX_EVENT_END. */
+%typemap(in, numinputs=0) char **next_event_json (char *tmp_json = NULL) {
+  $1 = &tmp_json;
+}
+%typemap(out) devx_next_event_t {
+  $result = SWIGV8_INTEGER_NEW((int)$1);
+}
+%typemap(argout) char **next_event_json {
+  if (*$1) {
+    if (result == DEVX_EVENT_READY) $result = SWIG_FromCharPtr(*$1);
+    devx_string_free(*$1);
+    *$1 = NULL;
+  }
+}
+
+/* ---- the header: its enums (status codes: the error table of lib/index.js, event kinds) and
+ * typedefs. Its functions are not wrapped as they are, except those without out-parameters,
+ * renamed below; the shims further down stand for the others. ----------------------------- */
+
+%rename(version) devx_version;
+%rename(abi_version) devx_abi_version;
+%rename(context_free) devx_context_free;
+%rename(context_event_fd) devx_context_event_fd;
+%rename(project_free) devx_project_free;
+%rename(op_free) devx_op_free;
+%rename(op_cancel) devx_op_cancel;
+%rename("$ignore", %$isfunction, regextarget=1) "^devx_";
+%include <devx/devx.h>
+
+/* ---- shims: out-parameters last ---------------------------------------------------------- */
+
+%rename("%(strip:[devxjs_])s") "";
+
+%inline %{
+devx_context_t *devxjs_context_new(const char *options_json, devx_error_t **err) {
+  devx_context_t *ctx = NULL;
+  devx_context_new(&ctx, options_json, err);
+  return ctx;
+}
+
+devx_project_t *devxjs_project_load(devx_context_t *ctx, const char *path, const char *options_json,
+                                    devx_error_t **err) {
+  devx_project_t *project = NULL;
+  devx_project_load(&project, ctx, path, options_json, err);
+  return project;
+}
+
+devx_owned_str *devxjs_project_to_json(const devx_project_t *project, devx_error_t **err) {
+  char *out = NULL;
+  devx_project_to_json(&out, project, err);
+  return out;
+}
+
+devx_owned_str *devxjs_project_to_yaml(const devx_project_t *project, devx_error_t **err) {
+  char *out = NULL;
+  devx_project_to_yaml(&out, project, err);
+  return out;
+}
+
+devx_owned_str *devxjs_project_validate(devx_context_t *ctx, const char *path,
+                                        const char *options_json, devx_error_t **err) {
+  char *out = NULL;
+  devx_project_validate(&out, ctx, path, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_project_render_map(const devx_project_t *project, const char *format,
+                                          devx_error_t **err) {
+  char *out = NULL;
+  devx_project_render_map(&out, project, format, err);
+  return out;
+}
+
+devx_owned_str *devxjs_config_schema(devx_error_t **err) {
+  char *out = NULL;
+  devx_config_schema(&out, err);
+  return out;
+}
+
+devx_owned_str *devxjs_project_find(const char *start_dir, devx_error_t **err) {
+  char *out = NULL;
+  devx_project_find(&out, start_dir, err);
+  return out;
+}
+
+devx_op_t *devxjs_project_load_start(devx_context_t *ctx, const char *path,
+                                     const char *options_json, devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_project_load_start(&op, ctx, path, options_json, err);
+  return op;
+}
+
+devx_next_event_t devxjs_op_next_event(devx_op_t *op, int timeout_ms, char **next_event_json,
+                                       devx_error_t **err) {
+  devx_next_event_t kind = DEVX_EVENT_TIMEOUT;
+  if (devx_op_next_event(&kind, next_event_json, op, timeout_ms, err) != DEVX_OK) {
+    return DEVX_EVENT_END;
+  }
+  return kind;
+}
+
+/* 1 when the operation finished; never blocks. */
+int devxjs_op_done(devx_op_t *op) {
+  int done = 0;
+  devx_op_wait(&done, op, 0);
+  return done;
+}
+
+/* The result JSON; call after the operation ended (it would block until then). */
+devx_owned_str *devxjs_op_result(devx_op_t *op, devx_error_t **err) {
+  char *out = NULL;
+  devx_op_result(&out, op, err);
+  return out;
+}
+%}

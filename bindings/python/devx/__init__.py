@@ -1,0 +1,466 @@
+"""devx — Python bindings of libdevx, the embeddable local-development orchestrator.
+
+A thin layer over the native extension ``devx._devx`` (pybind11 over the C++ API): idiomatic
+names, the exception classes (one per stable error code), a synchronous ``Operation`` handle and
+asyncio integration through the context's event file descriptor. No behaviour lives here.
+
+    >>> import devx
+    >>> project = devx.Project.load("path/to/project", profile="ci")
+    >>> [s.name for s in project.services]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import json
+import os
+import select
+import threading
+from pathlib import Path
+from typing import (
+    Any,
+    AsyncIterator,
+    Callable,
+    Dict,
+    Generic,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+)
+
+from . import _devx
+from ._devx import (
+    BridgeConfig,
+    BridgeIntercept,
+    BridgeTarget,
+    CommandList,
+    Database,
+    DatabasePull,
+    Dependency,
+    Diagnostic,
+    Event,
+    HealthCheck,
+    Mock,
+    Pipeline,
+    PipelineStage,
+    Project,
+    RestartPolicy,
+    Service,
+    SourceLocation,
+    SyncMapping,
+    Tunnel,
+    UiTest,
+)
+
+PathLike = Union[str, "os.PathLike[str]"]
+T = TypeVar("T")
+
+__version__: str = _devx.version()
+
+
+def version() -> str:
+    """The library's version, "MAJOR.MINOR.PATCH"."""
+    return _devx.version()
+
+
+def abi_version() -> int:
+    """The C ABI version of the library this package was built with."""
+    return _devx.abi_version()
+
+
+# ---- errors -------------------------------------------------------------------------------------
+
+
+class Error(Exception):
+    """A libdevx error. ``code`` is the stable snake_case name, ``status`` its number (the CLI's
+    exit code), ``hint`` says what to do next and ``details`` holds structured data."""
+
+    code: str = "internal"
+    status: int = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: Optional[str] = None,
+        status: Optional[int] = None,
+        hint: str = "",
+        details: Optional[Dict[str, Any]] = None,
+        cause: Optional["Error"] = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.hint = hint
+        self.details: Dict[str, Any] = dict(details or {})
+        self.cause = cause
+        if cause is not None:
+            self.__cause__ = cause
+
+    def __str__(self) -> str:
+        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class ConfigError(Error):
+    """devx.yaml failed to load or validate (code ``config_invalid``). ``file``, ``line`` and
+    ``column`` locate the first error; ``diagnostics`` lists every problem found."""
+
+    code = "config_invalid"
+    status = 4
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.diagnostics: List[Diagnostic] = [
+            _diagnostic_from_dict(d) for d in self.details.get("diagnostics", [])
+        ]
+        first = next((d for d in self.diagnostics if d.severity == "error"), None)
+        if first is None and self.diagnostics:
+            first = self.diagnostics[0]
+        self.file: Optional[str] = first.file if first is not None else None
+        self.line: Optional[int] = first.line if first is not None else None
+        self.column: Optional[int] = first.column if first is not None else None
+
+
+def _class_name(code: str) -> str:
+    return "".join(part.capitalize() for part in code.split("_")) + "Error"
+
+
+# The one table: the library's code table (devx::ErrorCode). Each code gets a subclass named after
+# it (config_not_found -> ConfigNotFoundError); config_invalid is the richer ConfigError.
+_ERROR_CLASSES: Dict[str, Type[Error]] = {"config_invalid": ConfigError}
+for _status, _code in _devx.error_codes():
+    if _code not in _ERROR_CLASSES:
+        _cls = type(
+            _class_name(_code),
+            (Error,),
+            {"code": _code, "status": _status, "__module__": __name__,
+             "__doc__": f"libdevx error code {_code!r} ({_status})."},
+        )
+        _ERROR_CLASSES[_code] = _cls
+    globals()[_class_name(_code)] = _ERROR_CLASSES[_code]
+    _ERROR_CLASSES[_code].status = _status
+ConfigInvalidError = ConfigError
+
+
+def error_class(code: str) -> Type[Error]:
+    """The exception class of a stable error code name (``Error`` for unknown codes)."""
+    return _ERROR_CLASSES.get(code, Error)
+
+
+def _error_from_dict(doc: Mapping[str, Any]) -> Error:
+    cause_doc = doc.get("cause")
+    cause = _error_from_dict(cause_doc) if isinstance(cause_doc, Mapping) else None
+    code = str(doc.get("code", "internal"))
+    return error_class(code)(
+        str(doc.get("message", "")),
+        code=code,
+        status=int(doc.get("status", 1)),
+        hint=str(doc.get("hint", "") or ""),
+        details=dict(doc.get("details") or {}),
+        cause=cause,
+    )
+
+
+def _error_from_json(text: str) -> Error:
+    # Called by the native exception translator with devx::Error::to_json().
+    return _error_from_dict(json.loads(text))
+
+
+def _diagnostic_from_dict(d: Mapping[str, Any]) -> Diagnostic:
+    return Diagnostic(
+        severity=str(d.get("severity", "error")),
+        file=str(d.get("file", "")),
+        line=int(d.get("line", 0)),
+        column=int(d.get("column", 0)),
+        message=str(d.get("message", "")),
+        hint=str(d.get("hint", "") or ""),
+    )
+
+
+_devx._error_factory = _error_from_json
+
+
+# ---- contexts and operations --------------------------------------------------------------------
+
+
+class Context:
+    """The root object of libdevx: state directory, environment, dry-run and the threads that
+    run operations. Close it (or use ``with``) to cancel and join its operations."""
+
+    def __init__(
+        self,
+        devx_home: Optional[PathLike] = None,
+        env: Optional[Mapping[str, str]] = None,
+        dry_run: bool = False,
+        log_level: str = "info",
+    ) -> None:
+        self._native = _devx.Context(
+            devx_home=None if devx_home is None else os.fspath(devx_home),
+            env=None if env is None else dict(env),
+            dry_run=dry_run,
+            log_level=log_level,
+        )
+        self._watchers: Dict[asyncio.AbstractEventLoop, _FdWatcher] = {}
+
+    @property
+    def home(self) -> Path:
+        return Path(self._native.home)
+
+    @property
+    def env(self) -> Dict[str, str]:
+        return dict(self._native.env)
+
+    @property
+    def dry_run(self) -> bool:
+        return bool(self._native.dry_run)
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._native.closed)
+
+    def event_fd(self) -> int:
+        """Readable when an operation of this context has news (an eventfd)."""
+        return int(self._native.event_fd())
+
+    def close(self) -> None:
+        """Cancels and waits for this context's operations, then frees it. Idempotent."""
+        for watcher in list(self._watchers.values()):
+            watcher.detach()
+        self._watchers.clear()
+        self._native.close()
+
+    def __enter__(self) -> "Context":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start_load(self, path: PathLike, profile: Optional[str] = None, *,
+                   user: Optional[str] = None) -> "Operation[Project]":
+        """Starts loading a project on a context thread; see ``Operation``."""
+        native = self._native.start_load(os.fspath(path), profile, user)
+        return Operation(native, self, lambda op: op.project())
+
+    def _watcher(self, loop: asyncio.AbstractEventLoop) -> "_FdWatcher":
+        watcher = self._watchers.get(loop)
+        if watcher is None:
+            watcher = _FdWatcher(loop, self.event_fd())
+            self._watchers[loop] = watcher
+        return watcher
+
+
+class _FdWatcher:
+    """Shares the context's event fd among the coroutines waiting on one loop: asyncio allows a
+    single reader per fd, and reading the eventfd resets it for everyone."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
+        self._loop = loop
+        self._fd = fd
+        self._callbacks: List[Callable[[], None]] = []
+
+    def add(self, callback: Callable[[], None]) -> None:
+        if not self._callbacks:
+            self._loop.add_reader(self._fd, self._on_readable)
+        self._callbacks.append(callback)
+
+    def remove(self, callback: Callable[[], None]) -> None:
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+        if not self._callbacks:
+            self.detach()
+
+    def detach(self) -> None:
+        if not self._loop.is_closed():
+            self._loop.remove_reader(self._fd)
+
+    def _on_readable(self) -> None:
+        # Reset first, then let every waiter drain: news arriving after the reset re-arms the fd.
+        readable, _, _ = select.select([self._fd], [], [], 0)
+        if readable:
+            try:
+                os.read(self._fd, 8)
+            except (BlockingIOError, InterruptedError):
+                pass
+        for callback in list(self._callbacks):
+            callback()
+
+
+class Operation(Generic[T]):
+    """A handle to work running on a context thread: ``events()``, ``wait()``, ``cancel()``,
+    ``result()``; in a coroutine, ``await op.result_async()`` or ``async for ev in op``."""
+
+    def __init__(self, native: Any, context: Context,
+                 convert: Callable[[Any], T]) -> None:
+        self._native = native
+        self._context = context
+        self._convert = convert
+
+    @property
+    def kind(self) -> str:
+        return str(self._native.kind)
+
+    def done(self) -> bool:
+        return bool(self._native.done())
+
+    def cancel(self) -> None:
+        """Asks the work to stop; it then fails with ``devx.CancelledError``."""
+        self._native.cancel()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Blocks (GIL released) until the work finished; False if ``timeout`` seconds passed."""
+        return bool(self._native.wait(timeout))
+
+    def next_event(self, timeout: float = 0.0) -> Tuple[str, Optional[Event]]:
+        """("event", Event) | ("timeout", None) | ("end", None)."""
+        status, event = self._native.next_event(timeout)
+        return str(status), event
+
+    def events(self) -> Iterator[Event]:
+        """Yields every event until the operation ends (blocking, interruptible)."""
+        while True:
+            status, event = self._native.next_event(0.1)
+            if status == "event":
+                yield event
+            elif status == "end":
+                return
+
+    def result(self) -> T:
+        """Waits for the end; returns the result or raises the operation's ``devx.Error``."""
+        self._native.result_json()
+        return self._convert(self._native)
+
+    def result_json(self) -> str:
+        """The raw result document (for a load: ``project_to_json``)."""
+        return str(self._native.result_json())
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._aevents()
+
+    async def _aevents(self) -> AsyncIterator[Event]:
+        loop = asyncio.get_running_loop()
+        watcher = self._context._watcher(loop)
+        news = asyncio.Event()
+        watcher.add(news.set)
+        try:
+            while True:
+                status, event = self._native.next_event(0.0)
+                if status == "event":
+                    yield event
+                elif status == "end":
+                    return
+                else:
+                    await news.wait()
+                    news.clear()
+        finally:
+            watcher.remove(news.set)
+
+    async def result_async(self, on_event: Optional[Callable[[Event], None]] = None) -> T:
+        """Waits without blocking the loop (no thread, no busy polling: the context's event fd is
+        watched with ``loop.add_reader``). Cancelling the awaiting task cancels the operation."""
+        try:
+            async for event in self:
+                if on_event is not None:
+                    on_event(event)
+        except asyncio.CancelledError:
+            self.cancel()
+            raise
+        return self.result()
+
+    def __repr__(self) -> str:
+        return f"<devx.Operation {self.kind!r} done={self.done()}>"
+
+
+_default_context_lock = threading.Lock()
+_default_context_instance: Optional[Context] = None
+
+
+def default_context() -> Context:
+    """The context used when a call is given none (created on first use, closed at exit)."""
+    global _default_context_instance
+    with _default_context_lock:
+        if _default_context_instance is None or _default_context_instance.closed:
+            _default_context_instance = Context()
+            atexit.register(_default_context_instance.close)
+        return _default_context_instance
+
+
+# ---- project configuration ----------------------------------------------------------------------
+
+
+def load(path: PathLike = ".", profile: Optional[str] = None, *,
+         user: Optional[str] = None) -> Project:
+    """Loads and validates a devx.yaml (a file, or a directory searched upwards).
+    Raises ``ConfigError`` (with diagnostics) or ``ConfigNotFoundError``."""
+    return _devx.load_project(os.fspath(path), profile, user)
+
+
+async def load_async(path: PathLike = ".", profile: Optional[str] = None, *,
+                     context: Optional[Context] = None, user: Optional[str] = None,
+                     on_event: Optional[Callable[[Event], None]] = None) -> Project:
+    """``load`` on a context thread, awaited through the context's event fd."""
+    op = (context or default_context()).start_load(path, profile, user=user)
+    return await op.result_async(on_event)
+
+
+def load_start(path: PathLike = ".", profile: Optional[str] = None, *,
+               context: Optional[Context] = None,
+               user: Optional[str] = None) -> Operation[Project]:
+    """Starts a load and returns its ``Operation`` at once."""
+    return (context or default_context()).start_load(path, profile, user=user)
+
+
+def validate(path: PathLike = ".", profile: Optional[str] = None, *,
+             user: Optional[str] = None) -> List[Diagnostic]:
+    """Every diagnostic (errors and warnings, sorted by file, line, column) without raising for
+    configuration problems. Raises ``ConfigNotFoundError`` when there is no devx.yaml."""
+    return list(_devx.validate(os.fspath(path), profile, user))
+
+
+def find_project(start: PathLike = ".") -> Path:
+    """The devx.yaml found by walking up from ``start``; raises ``ConfigNotFoundError``."""
+    return Path(_devx.find_project(os.fspath(start)))
+
+
+def config_schema() -> str:
+    """The JSON Schema of devx.yaml (the document in docs/schemas/devx.schema.json)."""
+    return str(_devx.config_schema())
+
+
+def _project_to_dict(self: Project) -> Dict[str, Any]:
+    result: Dict[str, Any] = json.loads(self.to_json())
+    return result
+
+
+# Idiomatic entry points on the Project class itself.
+Project.load = staticmethod(load)  # type: ignore[attr-defined]
+Project.load_async = staticmethod(load_async)  # type: ignore[attr-defined]
+Project.load_start = staticmethod(load_start)  # type: ignore[attr-defined]
+Project.validate = staticmethod(validate)  # type: ignore[attr-defined]
+Project.find = staticmethod(find_project)  # type: ignore[attr-defined]
+Project.to_dict = _project_to_dict  # type: ignore[attr-defined]
+
+for _cls in (Project, Service, Dependency, HealthCheck, Database, Tunnel, Mock, Diagnostic, Event,
+             SourceLocation, RestartPolicy, SyncMapping, BridgeTarget, BridgeIntercept,
+             DatabasePull, CommandList, PipelineStage, Pipeline, BridgeConfig, UiTest):
+    _cls.__module__ = __name__
+
+__all__ = [
+    "version", "abi_version", "Error", "ConfigError", "ConfigInvalidError", "error_class",
+    "Context", "Operation", "default_context", "load", "load_async", "load_start", "validate",
+    "find_project", "config_schema", "Project", "Service", "Dependency", "HealthCheck",
+    "RestartPolicy", "SyncMapping", "BridgeTarget", "BridgeIntercept", "Database",
+    "DatabasePull", "Tunnel", "Mock", "CommandList", "PipelineStage", "Pipeline", "BridgeConfig",
+    "UiTest", "Diagnostic", "SourceLocation", "Event",
+] + sorted(_class_name(code) for code in _ERROR_CLASSES if code != "config_invalid")

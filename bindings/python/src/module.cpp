@@ -1,0 +1,280 @@
+// The `devx._devx` extension: pybind11 glue over the C++ API. Everything here forwards to
+// libdevx; the idiomatic layer (exception classes, asyncio, iterators) is devx/__init__.py.
+//
+// GIL: every call that reads files or waits releases the GIL. Errors: devx::Error is translated
+// into the devx.Error subclass of its code by the factory devx/__init__.py installs
+// (`_error_factory`), so the class table lives in one place.
+#include "bindings.hpp"
+
+#include <devx/devx.hpp>
+
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace py = pybind11;
+namespace fs = std::filesystem;
+
+namespace devx::python {
+namespace {
+
+void raise_python_error(const Error& error) {
+  try {
+    py::object factory = py::module_::import("devx._devx").attr("_error_factory");
+    if (!factory.is_none()) {
+      py::object exc = factory(error.to_json());
+      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+      return;
+    }
+  } catch (py::error_already_set& e) {
+    e.restore();
+    return;
+  }
+  PyErr_SetString(PyExc_RuntimeError, error.what());
+}
+
+LoadOptions make_load_options(const std::optional<std::string>& profile,
+                              const std::optional<std::string>& user) {
+  LoadOptions options;
+  if (profile) options.profile = *profile;
+  options.user = user;
+  return options;
+}
+
+LogLevel parse_log_level(const std::string& name) {
+  for (LogLevel level : {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn,
+                         LogLevel::error, LogLevel::off}) {
+    if (log_level_name(level) == name) return level;
+  }
+  throw Error(ErrorCode::invalid_argument, "unknown log level '" + name + "'",
+              "use trace, debug, info, warn, error or off");
+}
+
+// Owns the C++ Context so Python can close it deterministically (close() / `with`); the
+// destructor cancels and joins the context's operations, with the GIL released.
+class ContextHandle {
+ public:
+  ContextHandle(std::optional<fs::path> devx_home, std::optional<std::map<std::string, std::string>> env,
+            bool dry_run, const std::string& log_level) {
+    ContextOptions options;
+    if (devx_home) options.devx_home = *devx_home;
+    options.env = std::move(env);
+    options.dry_run = dry_run;
+    options.log_level = parse_log_level(log_level);
+    py::gil_scoped_release release;
+    context_ = std::make_unique<Context>(std::move(options));
+  }
+  ~ContextHandle() { close(); }
+  ContextHandle(const ContextHandle&) = delete;
+  ContextHandle& operator=(const ContextHandle&) = delete;
+
+  Context& get() {
+    if (!context_) throw Error(ErrorCode::invalid_argument, "the context is closed");
+    return *context_;
+  }
+  bool closed() const noexcept { return !context_; }
+  void close() {
+    if (!context_) return;
+    std::unique_ptr<Context> doomed = std::move(context_);
+    if (PyGILState_Check()) {
+      py::gil_scoped_release release;
+      doomed.reset();
+    }
+  }
+
+ private:
+  std::unique_ptr<Context> context_;
+};
+
+// An operation plus, for project loads, the Project its worker produced.
+struct OperationHandle {
+  Operation op;
+  std::shared_ptr<std::shared_ptr<Project>> project_slot;
+  py::object context;  // keeps the owning Context alive while the operation is referenced
+};
+
+Milliseconds to_ms(double seconds) {
+  return Milliseconds(static_cast<std::int64_t>(seconds * 1000.0));
+}
+
+// Waits for the operation in slices so Ctrl-C still interrupts a blocked Python thread.
+bool wait_interruptibly(const Operation& op, std::optional<double> timeout_s) {
+  using clock = std::chrono::steady_clock;
+  const auto deadline = timeout_s ? clock::now() + to_ms(*timeout_s) : clock::time_point::max();
+  for (;;) {
+    auto slice = Milliseconds(100);
+    if (timeout_s) {
+      auto left = std::chrono::duration_cast<Milliseconds>(deadline - clock::now());
+      if (left <= Milliseconds(0)) return op.done();
+      slice = std::min(slice, left);
+    }
+    bool done;
+    {
+      py::gil_scoped_release release;
+      done = op.wait_for(slice);
+    }
+    if (done) return true;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  }
+}
+
+py::object parse_json(const std::string& text) {
+  if (text.empty()) return py::none();
+  return py::module_::import("json").attr("loads")(text);
+}
+
+}  // namespace
+}  // namespace devx::python
+
+PYBIND11_MODULE(_devx, m) {
+  using namespace devx;
+  using namespace devx::python;
+
+  m.doc() = "Native glue of the devx package (use `import devx`).";
+  m.attr("_error_factory") = py::none();
+
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const Error& e) {
+      raise_python_error(e);
+    }
+  });
+
+  m.def("version", [] { return std::string(devx::version()); });
+  m.def("abi_version", &devx::abi_version);
+  m.def("error_codes", [] {
+    // (status, name) for every code of the table; the Python exception classes derive from it.
+    std::vector<std::pair<int, std::string>> codes;
+    for (int status = 1; status < 256; ++status) {
+      auto name = error_code_name(static_cast<ErrorCode>(status));
+      if (name != "unknown") codes.emplace_back(status, std::string(name));
+    }
+    return codes;
+  });
+
+  bind_config_types(m);
+
+  py::class_<Event>(m, "Event")
+      .def_property_readonly("type", [](const Event& e) { return std::string(event_type_name(e.type)); })
+      .def_readonly("time_ms", &Event::time_ms)
+      .def_readonly("source", &Event::source)
+      .def_readonly("message", &Event::message)
+      .def_property_readonly("level", [](const Event& e) { return std::string(log_level_name(e.level)); })
+      .def_property_readonly("data", [](const Event& e) { return parse_json(e.data_json); })
+      .def("to_json", &Event::to_json)
+      .def("__repr__", [](const Event& e) {
+        return "Event(" + std::string(event_type_name(e.type)) + ", " +
+               py::repr(py::str(e.source)).cast<std::string>() + ", " +
+               py::repr(py::str(e.message)).cast<std::string>() + ")";
+      });
+
+  py::class_<ContextHandle>(m, "Context")
+      .def(py::init<std::optional<fs::path>, std::optional<std::map<std::string, std::string>>, bool,
+                    const std::string&>(),
+           py::arg("devx_home") = py::none(), py::arg("env") = py::none(),
+           py::arg("dry_run") = false, py::arg("log_level") = "info")
+      .def_property_readonly("home", [](ContextHandle& c) { return c.get().home(); })
+      .def_property_readonly("env", [](ContextHandle& c) { return c.get().env(); })
+      .def_property_readonly("dry_run", [](ContextHandle& c) { return c.get().dry_run(); })
+      .def_property_readonly("closed", &ContextHandle::closed)
+      .def("event_fd", [](ContextHandle& c) { return c.get().event_fd(); })
+      .def("close", &ContextHandle::close)
+      .def(
+          "start_load",
+          [](py::object self, const fs::path& path, std::optional<std::string> profile,
+             std::optional<std::string> user) {
+            auto& context = self.cast<ContextHandle&>().get();
+            auto slot = std::make_shared<std::shared_ptr<Project>>();
+            LoadOptions options = make_load_options(profile, user);
+            Operation op = [&] {
+              py::gil_scoped_release release;
+              return context.start("project.load", [slot, path, options](OperationScope& scope) {
+                auto check = [&scope] {
+                  if (scope.cancelled()) throw Error(ErrorCode::cancelled, "project load cancelled");
+                };
+                check();
+                scope.progress("config", "loading " + path.string());
+                auto project = std::make_shared<Project>(load_project_or_throw(path, options));
+                check();
+                scope.progress("config", "loaded " + project->root_file.string());
+                std::string json = project_to_json(*project);
+                *slot = std::move(project);
+                return json;
+              });
+            }();
+            return OperationHandle{std::move(op), std::move(slot), self};
+          },
+          py::arg("path"), py::arg("profile") = py::none(), py::arg("user") = py::none());
+
+  py::class_<OperationHandle>(m, "Operation")
+      .def_property_readonly("kind", [](const OperationHandle& o) { return o.op.kind(); })
+      .def("done", [](const OperationHandle& o) { return o.op.done(); })
+      .def("cancel", [](OperationHandle& o) { o.op.cancel(); }, py::call_guard<py::gil_scoped_release>())
+      .def(
+          "wait",
+          [](OperationHandle& o, std::optional<double> timeout) { return wait_interruptibly(o.op, timeout); },
+          py::arg("timeout") = py::none())
+      .def(
+          "next_event",
+          // ("event", Event) | ("timeout", None) | ("end", None)
+          [](OperationHandle& o, double timeout) -> py::tuple {
+            NextEvent next;
+            {
+              py::gil_scoped_release release;
+              next = o.op.next_event(to_ms(timeout));
+            }
+            switch (next.status) {
+              case NextEvent::Status::event: return py::make_tuple("event", std::move(next.event));
+              case NextEvent::Status::timeout: return py::make_tuple("timeout", py::none());
+              case NextEvent::Status::end: break;
+            }
+            return py::make_tuple("end", py::none());
+          },
+          py::arg("timeout") = 0.0)
+      .def("result_json",
+           [](OperationHandle& o) {
+             wait_interruptibly(o.op, std::nullopt);
+             py::gil_scoped_release release;
+             return o.op.result();
+           })
+      .def("project", [](OperationHandle& o) -> std::shared_ptr<Project> {
+        // Only after result_json() succeeded; re-raises the operation's error otherwise.
+        {
+          py::gil_scoped_release release;
+          o.op.result();
+        }
+        if (!o.project_slot || !*o.project_slot) {
+          throw Error(ErrorCode::invalid_argument, "operation '" + o.op.kind() + "' has no project");
+        }
+        return *o.project_slot;
+      });
+
+  m.def(
+      "load_project",
+      [](const fs::path& path, std::optional<std::string> profile, std::optional<std::string> user) {
+        LoadOptions options = make_load_options(profile, user);
+        py::gil_scoped_release release;
+        return std::make_shared<Project>(load_project_or_throw(path, options));
+      },
+      py::arg("path"), py::arg("profile") = py::none(), py::arg("user") = py::none());
+  m.def(
+      "validate",
+      [](const fs::path& path, std::optional<std::string> profile, std::optional<std::string> user) {
+        LoadOptions options = make_load_options(profile, user);
+        py::gil_scoped_release release;
+        return load_project(path, options).diagnostics;
+      },
+      py::arg("path"), py::arg("profile") = py::none(), py::arg("user") = py::none());
+  m.def("find_project", &find_project_file, py::arg("start"),
+        py::call_guard<py::gil_scoped_release>());
+  m.def("config_schema", &devx_yaml_json_schema, py::call_guard<py::gil_scoped_release>());
+  m.def("diagnostics_to_json", &diagnostics_to_json, py::arg("diagnostics"));
+}

@@ -1,0 +1,603 @@
+// The C ABI (capi/include/devx/devx.h), implemented on top of the public C++ API.
+//
+// Invariants:
+//  * No exception crosses this file's extern "C" functions: every body runs inside guard(), which
+//    turns devx::Error into its status and a devx_error_t, and anything else into DEVX_E_INTERNAL.
+//  * Every string handed to the caller is a malloc'd copy released with devx_string_free.
+//  * Out-parameters are reset (NULL / 0) before any work, so callers never see stale values.
+#include <devx/devx.h>
+
+#include <devx/config.hpp>
+#include <devx/context.hpp>
+#include <devx/devx.hpp>
+#include <devx/error.hpp>
+#include <devx/events.hpp>
+#include <devx/topology.hpp>
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace json = boost::json;
+
+struct devx_error {
+  devx_status_t code = DEVX_E_INTERNAL;
+  std::string name;
+  std::string message;
+  std::string hint;
+  std::string details;
+  std::string json;
+};
+
+struct devx_context {
+  std::unique_ptr<devx::Context> context;
+  // Operations started through the C ABI: devx_context_free cancels and waits for them.
+  std::mutex mutex;
+  std::vector<devx::Operation> operations;
+};
+
+struct devx_project {
+  devx::Project project;
+};
+
+namespace {
+
+// Where a C callback lives. The forwarding lambda installed on the Operation holds this slot, not
+// the devx_op_t, so freeing the handle only has to clear the slot. The mutex is recursive so a
+// callback may call devx_op_set_callback or devx_op_free on its own operation.
+struct CallbackSlot {
+  std::recursive_mutex mutex;
+  devx_event_cb callback = nullptr;
+  void* user_data = nullptr;
+};
+
+}  // namespace
+
+struct devx_op {
+  devx::Operation operation;
+  std::shared_ptr<CallbackSlot> slot;
+};
+
+namespace {
+
+using devx::Error;
+using devx::ErrorCode;
+
+Error invalid_argument(std::string message, std::string hint = {}) {
+  return Error(ErrorCode::invalid_argument, std::move(message), std::move(hint));
+}
+
+template <typename T>
+void require(const T* pointer, const char* name) {
+  if (pointer == nullptr) throw invalid_argument(std::string(name) + " must not be NULL");
+}
+
+char* copy_string(std::string_view text) {
+  auto* out = static_cast<char*>(std::malloc(text.size() + 1));
+  if (out == nullptr) throw std::bad_alloc();
+  if (!text.empty()) std::memcpy(out, text.data(), text.size());
+  out[text.size()] = '\0';
+  return out;
+}
+
+// Builds the C error from a devx::Error. May throw std::bad_alloc.
+devx_error_t* make_error(const Error& error) {
+  auto out = std::make_unique<devx_error>();
+  out->code = static_cast<devx_status_t>(error.code());
+  out->name = std::string(devx::error_code_name(error.code()));
+  out->message = error.message();
+  out->hint = error.hint();
+  out->details = error.details_json().empty() ? std::string("{}") : error.details_json();
+  out->json = error.to_json();
+  return out.release();
+}
+
+// Fills *err (when err is not NULL) and returns the status. Never throws: when even the error
+// cannot be allocated, *err stays NULL and only the status reports the failure.
+devx_status_t fail(devx_error_t** err, const Error& error) noexcept {
+  const auto status = static_cast<devx_status_t>(error.code());
+  if (err != nullptr) {
+    try {
+      *err = make_error(error);
+    } catch (...) {
+      *err = nullptr;
+    }
+  }
+  return status;
+}
+
+devx_status_t fail_internal(devx_error_t** err, const char* what) noexcept {
+  try {
+    return fail(err, Error(ErrorCode::internal, std::string("internal error: ") + what,
+                           "this is a bug in libdevx; please report it"));
+  } catch (...) {
+    if (err != nullptr) *err = nullptr;
+    return DEVX_E_INTERNAL;
+  }
+}
+
+// Runs `body` and converts every exception into a status (+ error).
+template <typename F>
+devx_status_t guard(devx_error_t** err, F&& body) noexcept {
+  if (err != nullptr) *err = nullptr;
+  try {
+    body();
+    return DEVX_OK;
+  } catch (const Error& error) {
+    return fail(err, error);
+  } catch (const std::bad_alloc&) {
+    return fail_internal(err, "out of memory");
+  } catch (const std::exception& e) {
+    return fail_internal(err, e.what());
+  } catch (...) {
+    return fail_internal(err, "unknown exception");
+  }
+}
+
+// ---- options documents --------------------------------------------------------------------------
+
+const char* kind_name(json::kind kind) {
+  switch (kind) {
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
+  }
+  return "unknown";
+}
+
+// Parses an options document: NULL or "" is an empty object. Checks "v" (absent means 1).
+json::object parse_options(const char* text, std::string_view what) {
+  if (text == nullptr || *text == '\0') return {};
+  json::error_code ec;
+  json::value value = json::parse(text, ec);
+  if (ec) {
+    throw invalid_argument(std::string(what) + " is not valid JSON: " + ec.message(),
+                           "pass NULL or a JSON object such as {\"v\":1}");
+  }
+  if (!value.is_object()) {
+    throw invalid_argument(std::string(what) + " must be a JSON object, not " +
+                           kind_name(value.kind()));
+  }
+  json::object object = std::move(value.as_object());
+  if (const auto* v = object.if_contains("v")) {
+    const bool is_one =
+        (v->is_int64() && v->as_int64() == 1) || (v->is_uint64() && v->as_uint64() == 1);
+    if (!is_one) {
+      throw invalid_argument(
+          std::string(what) + ": unsupported version \"v\": " + json::serialize(*v),
+          "this libdevx understands \"v\":1");
+    }
+  }
+  return object;
+}
+
+[[noreturn]] void unknown_key(std::string_view what, std::string_view key,
+                              std::string_view allowed) {
+  throw invalid_argument(std::string(what) + ": unknown key \"" + std::string(key) + "\"",
+                         "allowed keys: " + std::string(allowed));
+}
+
+[[noreturn]] void wrong_type(std::string_view what, std::string_view key, std::string_view expected,
+                             const json::value& got) {
+  throw invalid_argument(std::string(what) + ": \"" + std::string(key) + "\" must be " +
+                         std::string(expected) + ", not " + kind_name(got.kind()));
+}
+
+const std::string& expect_string(std::string_view what, std::string_view key,
+                                 const json::value& value, std::string& storage) {
+  if (!value.is_string()) wrong_type(what, key, "a string", value);
+  storage.assign(value.as_string().data(), value.as_string().size());
+  return storage;
+}
+
+devx::LogLevel parse_log_level(std::string_view what, std::string_view text) {
+  using devx::LogLevel;
+  for (LogLevel level : {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn,
+                         LogLevel::error, LogLevel::off}) {
+    if (devx::log_level_name(level) == text) return level;
+  }
+  throw invalid_argument(
+      std::string(what) + ": unknown \"log_level\" \"" + std::string(text) + "\"",
+      "use one of trace, debug, info, warn, error, off");
+}
+
+devx::ContextOptions parse_context_options(const char* text) {
+  constexpr std::string_view what = "context options";
+  constexpr std::string_view allowed = "v, devx_home, env, dry_run, log_level";
+  devx::ContextOptions options;
+  for (const auto& [key, value] : parse_options(text, what)) {
+    std::string storage;
+    if (key == "v") continue;
+    if (key == "devx_home") {
+      options.devx_home = expect_string(what, key, value, storage);
+    } else if (key == "env") {
+      if (!value.is_object()) wrong_type(what, key, "an object of strings", value);
+      std::map<std::string, std::string> env;
+      for (const auto& [name, entry] : value.as_object()) {
+        if (!entry.is_string()) {
+          wrong_type(what, "env." + std::string(name), "a string", entry);
+        }
+        env.emplace(std::string(name), std::string(entry.as_string()));
+      }
+      options.env = std::move(env);
+    } else if (key == "dry_run") {
+      if (!value.is_bool()) wrong_type(what, key, "a boolean", value);
+      options.dry_run = value.as_bool();
+    } else if (key == "log_level") {
+      options.log_level = parse_log_level(what, expect_string(what, key, value, storage));
+    } else {
+      unknown_key(what, key, allowed);
+    }
+  }
+  return options;
+}
+
+devx::LoadOptions parse_load_options(const char* text) {
+  constexpr std::string_view what = "load options";
+  constexpr std::string_view allowed = "v, profile, user";
+  devx::LoadOptions options;
+  for (const auto& [key, value] : parse_options(text, what)) {
+    std::string storage;
+    if (key == "v") continue;
+    if (key == "profile") {
+      options.profile = expect_string(what, key, value, storage);
+    } else if (key == "user") {
+      options.user = expect_string(what, key, value, storage);
+    } else {
+      unknown_key(what, key, allowed);
+    }
+  }
+  return options;
+}
+
+std::filesystem::path require_path(const char* path, const char* name) {
+  require(path, name);
+  if (*path == '\0') throw invalid_argument(std::string(name) + " must not be empty");
+  return std::filesystem::path(path);
+}
+
+// Milliseconds for APIs that take a timeout; negative means "no limit" and is served in slices so
+// no deadline arithmetic can overflow.
+constexpr std::chrono::milliseconds kForeverSlice{std::chrono::hours(1)};
+
+}  // namespace
+
+// ---- version ------------------------------------------------------------------------------------
+
+extern "C" DEVX_EXPORT const char* devx_version(void) {
+  // devx::version() is a view of a literal; keep a NUL-terminated copy with static storage.
+  static const std::string version = [] {
+    try {
+      return std::string(devx::version());
+    } catch (...) {
+      return std::string(DEVX_VERSION_STRING);
+    }
+  }();
+  return version.c_str();
+}
+
+extern "C" DEVX_EXPORT int devx_abi_version(void) { return devx::abi_version(); }
+
+// ---- strings and errors -------------------------------------------------------------------------
+
+extern "C" DEVX_EXPORT void devx_string_free(char* str) { std::free(str); }
+
+extern "C" DEVX_EXPORT devx_status_t devx_error_code(const devx_error_t* err) {
+  return err == nullptr ? DEVX_OK : err->code;
+}
+extern "C" DEVX_EXPORT const char* devx_error_code_name(const devx_error_t* err) {
+  return err == nullptr ? "ok" : err->name.c_str();
+}
+extern "C" DEVX_EXPORT const char* devx_error_message(const devx_error_t* err) {
+  return err == nullptr ? "" : err->message.c_str();
+}
+extern "C" DEVX_EXPORT const char* devx_error_hint(const devx_error_t* err) {
+  return err == nullptr ? "" : err->hint.c_str();
+}
+extern "C" DEVX_EXPORT const char* devx_error_details_json(const devx_error_t* err) {
+  return err == nullptr ? "{}" : err->details.c_str();
+}
+extern "C" DEVX_EXPORT const char* devx_error_json(const devx_error_t* err) {
+  return err == nullptr ? "{}" : err->json.c_str();
+}
+extern "C" DEVX_EXPORT void devx_error_free(devx_error_t* err) { delete err; }
+
+// ---- context ------------------------------------------------------------------------------------
+
+extern "C" DEVX_EXPORT devx_status_t devx_context_new(devx_context_t** out,
+                                                      const char* options_json,
+                                                      devx_error_t** err) {
+  if (out != nullptr) *out = nullptr;
+  return guard(err, [&] {
+    require(out, "out");
+    auto options = parse_context_options(options_json);
+    auto handle = std::make_unique<devx_context>();
+    handle->context = std::make_unique<devx::Context>(std::move(options));
+    *out = handle.release();
+  });
+}
+
+extern "C" DEVX_EXPORT void devx_context_free(devx_context_t* ctx) {
+  if (ctx == nullptr) return;
+  try {
+    std::vector<devx::Operation> operations;
+    {
+      std::lock_guard lock(ctx->mutex);
+      operations.swap(ctx->operations);
+    }
+    for (auto& operation : operations) operation.cancel();
+    for (auto& operation : operations) operation.wait();
+  } catch (...) {
+    // The Context destructor below still joins every thread it owns.
+  }
+  delete ctx;
+}
+
+extern "C" DEVX_EXPORT int devx_context_event_fd(const devx_context_t* ctx) {
+  return ctx == nullptr ? -1 : ctx->context->event_fd();
+}
+
+// ---- project configuration ----------------------------------------------------------------------
+
+extern "C" DEVX_EXPORT devx_status_t devx_project_load(devx_project_t** out, devx_context_t* ctx,
+                                                       const char* path, const char* options_json,
+                                                       devx_error_t** err) {
+  if (out != nullptr) *out = nullptr;
+  return guard(err, [&] {
+    require(out, "out");
+    require(ctx, "ctx");
+    auto file = require_path(path, "path");
+    auto options = parse_load_options(options_json);
+    auto handle = std::make_unique<devx_project>();
+    handle->project = devx::load_project_or_throw(file, options);
+    *out = handle.release();
+  });
+}
+
+extern "C" DEVX_EXPORT void devx_project_free(devx_project_t* project) { delete project; }
+
+extern "C" DEVX_EXPORT devx_status_t devx_project_to_json(char** out_json,
+                                                          const devx_project_t* project,
+                                                          devx_error_t** err) {
+  if (out_json != nullptr) *out_json = nullptr;
+  return guard(err, [&] {
+    require(out_json, "out_json");
+    require(project, "project");
+    *out_json = copy_string(devx::project_to_json(project->project));
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_project_to_yaml(char** out_yaml,
+                                                          const devx_project_t* project,
+                                                          devx_error_t** err) {
+  if (out_yaml != nullptr) *out_yaml = nullptr;
+  return guard(err, [&] {
+    require(out_yaml, "out_yaml");
+    require(project, "project");
+    *out_yaml = copy_string(devx::project_to_yaml(project->project));
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_project_validate(char** out_json, devx_context_t* ctx,
+                                                           const char* path,
+                                                           const char* options_json,
+                                                           devx_error_t** err) {
+  if (out_json != nullptr) *out_json = nullptr;
+  return guard(err, [&] {
+    require(out_json, "out_json");
+    require(ctx, "ctx");
+    auto start = require_path(path, "path");
+    auto options = parse_load_options(options_json);
+    // A directory is searched upwards; "file" names the devx.yaml that was validated.
+    std::error_code ec;
+    auto file = std::filesystem::is_directory(start, ec) ? devx::find_project_file(start) : start;
+    file = std::filesystem::absolute(file, ec).lexically_normal();
+    auto result = devx::load_project(file, options);
+
+    json::value report = json::parse(devx::diagnostics_to_json(result.diagnostics));
+    const auto& in = report.as_object();
+    json::object doc;
+    doc["v"] = 1;
+    doc["ok"] = result.ok();
+    doc["file"] = file.string();
+    const auto* diagnostics = in.if_contains("diagnostics");
+    doc["diagnostics"] = diagnostics != nullptr ? *diagnostics : json::array();
+    *out_json = copy_string(json::serialize(doc));
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_project_render_map(char** out,
+                                                             const devx_project_t* project,
+                                                             const char* format,
+                                                             devx_error_t** err) {
+  if (out != nullptr) *out = nullptr;
+  return guard(err, [&] {
+    require(out, "out");
+    require(project, "project");
+    require(format, "format");
+    auto parsed = devx::parse_map_format(format);
+    if (!parsed) {
+      throw invalid_argument("unknown map format \"" + std::string(format) + "\"",
+                             "use one of mermaid, dot, json");
+    }
+    *out = copy_string(devx::render_map(project->project, *parsed));
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_config_schema(char** out_json, devx_error_t** err) {
+  if (out_json != nullptr) *out_json = nullptr;
+  return guard(err, [&] {
+    require(out_json, "out_json");
+    *out_json = copy_string(devx::devx_yaml_json_schema());
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_project_find(char** out_path, const char* start_dir,
+                                                       devx_error_t** err) {
+  if (out_path != nullptr) *out_path = nullptr;
+  return guard(err, [&] {
+    require(out_path, "out_path");
+    auto start = require_path(start_dir, "start_dir");
+    *out_path = copy_string(devx::find_project_file(start).string());
+  });
+}
+
+// ---- operations and events ----------------------------------------------------------------------
+
+extern "C" DEVX_EXPORT devx_status_t devx_project_load_start(devx_op_t** out, devx_context_t* ctx,
+                                                             const char* path,
+                                                             const char* options_json,
+                                                             devx_error_t** err) {
+  if (out != nullptr) *out = nullptr;
+  return guard(err, [&] {
+    require(out, "out");
+    require(ctx, "ctx");
+    auto file = require_path(path, "path");
+    auto options = parse_load_options(options_json);
+
+    auto work = [file, options](devx::OperationScope& scope) -> std::string {
+      auto check_cancelled = [&scope] {
+        if (scope.cancelled()) throw Error(ErrorCode::cancelled, "project load was cancelled");
+      };
+      check_cancelled();
+      scope.progress("config", "loading " + file.string());
+      auto result = devx::load_project(file, options);
+      check_cancelled();
+      if (!result.ok()) throw devx::config_error(result.diagnostics);
+      for (const auto& loaded : result.project->files) {
+        scope.progress("config", "loaded " + loaded.string());
+      }
+      check_cancelled();
+      return devx::project_to_json(*result.project);
+    };
+
+    auto handle = std::make_unique<devx_op>(devx_op{
+        ctx->context->start("project.load", std::move(work)), std::make_shared<CallbackSlot>()});
+    std::lock_guard lock(ctx->mutex);
+    std::erase_if(ctx->operations, [](const devx::Operation& op) { return op.done(); });
+    ctx->operations.push_back(handle->operation);
+    *out = handle.release();
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_op_next_event(devx_next_event_t* out_kind,
+                                                        char** out_json, devx_op_t* op,
+                                                        int timeout_ms, devx_error_t** err) {
+  if (out_kind != nullptr) *out_kind = DEVX_EVENT_TIMEOUT;
+  if (out_json != nullptr) *out_json = nullptr;
+  return guard(err, [&] {
+    require(out_kind, "out_kind");
+    require(out_json, "out_json");
+    require(op, "op");
+    devx::NextEvent next;
+    if (timeout_ms < 0) {
+      do {
+        next = op->operation.next_event(kForeverSlice);
+      } while (next.status == devx::NextEvent::Status::timeout);
+    } else {
+      next = op->operation.next_event(std::chrono::milliseconds(timeout_ms));
+    }
+    switch (next.status) {
+      case devx::NextEvent::Status::event:
+        *out_json = copy_string(next.event.to_json());
+        *out_kind = DEVX_EVENT_READY;
+        break;
+      case devx::NextEvent::Status::timeout:
+        *out_kind = DEVX_EVENT_TIMEOUT;
+        break;
+      case devx::NextEvent::Status::end:
+        *out_kind = DEVX_EVENT_END;
+        break;
+    }
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_op_wait(int* out_done, devx_op_t* op, int timeout_ms) {
+  if (out_done != nullptr) *out_done = 0;
+  return guard(nullptr, [&] {
+    require(out_done, "out_done");
+    require(op, "op");
+    if (timeout_ms < 0) {
+      op->operation.wait();
+      *out_done = 1;
+    } else {
+      *out_done = op->operation.wait_for(std::chrono::milliseconds(timeout_ms)) ? 1 : 0;
+    }
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_op_cancel(devx_op_t* op) {
+  return guard(nullptr, [&] {
+    require(op, "op");
+    op->operation.cancel();
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_op_result(char** out_json, devx_op_t* op,
+                                                    devx_error_t** err) {
+  if (out_json != nullptr) *out_json = nullptr;
+  return guard(err, [&] {
+    require(out_json, "out_json");
+    require(op, "op");
+    *out_json = copy_string(op->operation.result());
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_op_set_callback(devx_op_t* op, devx_event_cb callback,
+                                                          void* user_data) {
+  return guard(nullptr, [&] {
+    require(op, "op");
+    {
+      std::lock_guard lock(op->slot->mutex);
+      op->slot->callback = callback;
+      op->slot->user_data = user_data;
+    }
+    if (callback == nullptr) {
+      op->operation.on_event(nullptr);  // back to the queue (polling)
+      return;
+    }
+    op->operation.on_event([slot = op->slot](const devx::Event& event) {
+      std::lock_guard lock(slot->mutex);
+      if (slot->callback == nullptr) return;  // the handle was freed
+      std::string text;
+      try {
+        text = event.to_json();
+      } catch (...) {
+        return;  // nothing can be reported from a library thread; drop the event
+      }
+      slot->callback(text.c_str(), slot->user_data);
+    });
+  });
+}
+
+extern "C" DEVX_EXPORT void devx_op_free(devx_op_t* op) {
+  if (op == nullptr) return;
+  {
+    // Waits for a callback in flight; afterwards no callback of this handle runs again.
+    std::lock_guard lock(op->slot->mutex);
+    op->slot->callback = nullptr;
+    op->slot->user_data = nullptr;
+  }
+  delete op;
+}

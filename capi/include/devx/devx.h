@@ -1,0 +1,155 @@
+/* libdevx — the stable C ABI (C99).
+ *
+ * Conventions (docs/c-abi.md):
+ *  - Every function returns devx_status_t (0 = DEVX_OK) and, on failure, sets *err when err is not
+ *    NULL to an error the caller frees with devx_error_free.
+ *  - Out-parameters come first; objects are opaque and each has exactly one *_free.
+ *  - Structured input and output are UTF-8 JSON documents with a "v" version field; their JSON
+ *    Schemas are in docs/schemas/. Strings returned by the library are freed with devx_string_free.
+ *  - Functions are thread-safe unless documented otherwise; no exception crosses this boundary.
+ *  - Changes are additive only; devx_abi_version() is bumped when functions are added.
+ */
+#ifndef DEVX_DEVX_H
+#define DEVX_DEVX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(DEVX_STATIC)
+#define DEVX_EXPORT
+#elif defined(DEVX_BUILDING_LIBRARY)
+#define DEVX_EXPORT __attribute__((visibility("default")))
+#else
+#define DEVX_EXPORT
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes: identical to devx::ErrorCode and to the CLI's exit codes (docs/errors.md). */
+typedef enum devx_status {
+  DEVX_OK = 0,
+  DEVX_E_INTERNAL = 1,
+  DEVX_E_INVALID_ARGUMENT = 2,
+  DEVX_E_CONFIG_NOT_FOUND = 3,
+  DEVX_E_CONFIG_INVALID = 4,
+  DEVX_E_IO = 5,
+  DEVX_E_NOT_FOUND = 6,
+  DEVX_E_ALREADY_EXISTS = 7,
+  DEVX_E_TIMEOUT = 8,
+  DEVX_E_CANCELLED = 9,
+  DEVX_E_COMMAND_FAILED = 10,
+  DEVX_E_COMMAND_NOT_FOUND = 11,
+  DEVX_E_HTTP = 12,
+  DEVX_E_PORT_IN_USE = 13,
+  DEVX_E_LOCKED = 14,
+  DEVX_E_UNSUPPORTED = 15,
+  DEVX_E_PROMPT_REQUIRED = 16
+} devx_status_t;
+
+typedef struct devx_error devx_error_t;
+typedef struct devx_context devx_context_t;
+typedef struct devx_project devx_project_t;
+typedef struct devx_op devx_op_t;
+
+/* ---- version --------------------------------------------------------------------------------- */
+
+/* "MAJOR.MINOR.PATCH" of the library; static storage, not freed. */
+DEVX_EXPORT const char *devx_version(void);
+/* Incremented whenever functions are added to this header. */
+DEVX_EXPORT int devx_abi_version(void);
+
+/* ---- strings and errors ---------------------------------------------------------------------- */
+
+DEVX_EXPORT void devx_string_free(char *str);
+
+DEVX_EXPORT devx_status_t devx_error_code(const devx_error_t *err);
+/* Stable snake_case name of the code, e.g. "config_invalid". Valid while err lives. */
+DEVX_EXPORT const char *devx_error_code_name(const devx_error_t *err);
+DEVX_EXPORT const char *devx_error_message(const devx_error_t *err);
+/* "" when there is no hint. */
+DEVX_EXPORT const char *devx_error_hint(const devx_error_t *err);
+/* A JSON object; "{}" when there are no details. Config errors: {"diagnostics":[…]}. */
+DEVX_EXPORT const char *devx_error_details_json(const devx_error_t *err);
+/* The whole error as {"code","status","message","hint","details","cause"?}. */
+DEVX_EXPORT const char *devx_error_json(const devx_error_t *err);
+DEVX_EXPORT void devx_error_free(devx_error_t *err);
+
+/* ---- context --------------------------------------------------------------------------------- */
+
+/* options_json may be NULL or {"v":1,"devx_home":…,"env":{…},"dry_run":…,"log_level":"info"}
+ * (docs/schemas/context-options.schema.json). */
+DEVX_EXPORT devx_status_t devx_context_new(devx_context_t **out, const char *options_json,
+                                           devx_error_t **err);
+/* Cancels and waits for the context's operations, then frees it. NULL is ignored. */
+DEVX_EXPORT void devx_context_free(devx_context_t *ctx);
+/* Readable when any operation of ctx has new events or finished (eventfd); read 8 bytes to reset. */
+DEVX_EXPORT int devx_context_event_fd(const devx_context_t *ctx);
+
+/* ---- project configuration ------------------------------------------------------------------- */
+
+/* Loads and validates a devx.yaml. `path` is the file, or a directory to search upwards from.
+ * options_json may be NULL or {"v":1,"profile":"ci","user":"alice"}
+ * (docs/schemas/load-options.schema.json). Fails with DEVX_E_CONFIG_INVALID, whose details hold
+ * {"diagnostics":[{"severity","file","line","column","message","hint"}]}. */
+DEVX_EXPORT devx_status_t devx_project_load(devx_project_t **out, devx_context_t *ctx,
+                                            const char *path, const char *options_json,
+                                            devx_error_t **err);
+DEVX_EXPORT void devx_project_free(devx_project_t *project);
+/* The resolved project (docs/schemas/project.schema.json). */
+DEVX_EXPORT devx_status_t devx_project_to_json(char **out_json, const devx_project_t *project,
+                                               devx_error_t **err);
+/* The resolved project as a single devx.yaml document. */
+DEVX_EXPORT devx_status_t devx_project_to_yaml(char **out_yaml, const devx_project_t *project,
+                                               devx_error_t **err);
+/* Validates without failing on configuration problems: returns DEVX_OK and
+ * {"v":1,"ok":bool,"file":…,"diagnostics":[…]} (docs/schemas/diagnostics.schema.json). */
+DEVX_EXPORT devx_status_t devx_project_validate(char **out_json, devx_context_t *ctx,
+                                                const char *path, const char *options_json,
+                                                devx_error_t **err);
+/* format: "mermaid" | "dot" | "json". */
+DEVX_EXPORT devx_status_t devx_project_render_map(char **out, const devx_project_t *project,
+                                                  const char *format, devx_error_t **err);
+/* The JSON Schema of devx.yaml (also in docs/schemas/devx.schema.json). */
+DEVX_EXPORT devx_status_t devx_config_schema(char **out_json, devx_error_t **err);
+/* Path of the devx.yaml found by walking up from `start_dir`. */
+DEVX_EXPORT devx_status_t devx_project_find(char **out_path, const char *start_dir,
+                                            devx_error_t **err);
+
+/* ---- operations and events ------------------------------------------------------------------- */
+
+/* Loads a project on a context thread; the operation's result is the resolved project JSON.
+ * Emits "progress" events per file. */
+DEVX_EXPORT devx_status_t devx_project_load_start(devx_op_t **out, devx_context_t *ctx,
+                                                  const char *path, const char *options_json,
+                                                  devx_error_t **err);
+
+typedef enum devx_next_event {
+  DEVX_EVENT_READY = 0,   /* *out_json holds an event (docs/schemas/event.schema.json) */
+  DEVX_EVENT_TIMEOUT = 1, /* nothing arrived within timeout_ms */
+  DEVX_EVENT_END = 2      /* the operation finished and every event was taken */
+} devx_next_event_t;
+
+/* Takes the next event; timeout_ms < 0 waits forever, 0 polls. */
+DEVX_EXPORT devx_status_t devx_op_next_event(devx_next_event_t *out_kind, char **out_json,
+                                             devx_op_t *op, int timeout_ms, devx_error_t **err);
+/* Waits up to timeout_ms (< 0: forever); *out_done is 1 when the operation finished. */
+DEVX_EXPORT devx_status_t devx_op_wait(int *out_done, devx_op_t *op, int timeout_ms);
+DEVX_EXPORT devx_status_t devx_op_cancel(devx_op_t *op);
+/* Waits for the end; DEVX_OK with the result JSON, or the operation's error. */
+DEVX_EXPORT devx_status_t devx_op_result(char **out_json, devx_op_t *op, devx_error_t **err);
+
+/* Called with each event JSON (valid only during the call) on a library thread. Events already
+ * queued are delivered before this returns. Pass NULL to go back to polling. */
+typedef void (*devx_event_cb)(const char *event_json, void *user_data);
+DEVX_EXPORT devx_status_t devx_op_set_callback(devx_op_t *op, devx_event_cb callback,
+                                               void *user_data);
+/* Does not cancel: the work goes on to its end; cancel first to stop it. */
+DEVX_EXPORT void devx_op_free(devx_op_t *op);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DEVX_DEVX_H */

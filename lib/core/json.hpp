@@ -1,0 +1,25 @@
+#pragma once
+// The one place where libdevx turns text into JSON values and back. Boost.JSON is the document
+// model of the library (it keeps insertion order and has a stable serialiser); simdjson is kept
+// for bulk read-only paths that never build a DOM.
+#include <boost/json/value.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace devx::core {
+
+// Compact serialisation.
+std::string to_json_string(const boost::json::value& value);
+
+// Parses `text` as one JSON document. Throws Error(invalid_argument) naming `what` and the
+// position ("line 3, column 7") of the first problem.
+boost::json::value parse_json_or_throw(std::string_view text, std::string_view what);
+
+// Like parse_json_or_throw, but the document must be an object.
+boost::json::object parse_json_object_or_throw(std::string_view text, std::string_view what);
+
+// Best effort: the parsed document, or nullptr-valued when `text` is empty or not JSON.
+boost::json::value parse_json_or_null(std::string_view text) noexcept;
+
+}  // namespace devx::core

@@ -1,0 +1,12 @@
+/* Baseline: exactly the functions of toy.h. */
+#include "toy.h"
+
+#include <stddef.h>
+
+toy_status_t devx_toy_new(toy_ctx_t** out, const char* options_json) {
+  (void)options_json;
+  *out = NULL;
+  return TOY_OK;
+}
+
+int devx_toy_count(const toy_ctx_t* ctx, int limit) { return ctx == NULL ? 0 : limit; }

@@ -1,0 +1,45 @@
+#pragma once
+// The command tree. Each group registers its subcommands on the CLI11 app; the chosen command's
+// callback only records an action, which main() runs after parsing, so every error a command
+// raises is rendered in one place.
+#include <devx/events.hpp>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "output.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace devx::cli {
+
+// The operation a command is waiting on, so that SIGINT/SIGTERM (handled in main.cpp) can cancel
+// it. Thread-safe.
+class CancelRegistry {
+ public:
+  void set(devx::Operation operation);
+  void clear();
+  // Cancels the current operation; false when there is none.
+  bool cancel();
+
+ private:
+  std::mutex mutex_;
+  std::optional<devx::Operation> current_;
+};
+
+struct Cli {
+  GlobalOptions globals;               // filled by parsing
+  std::unique_ptr<Output> out;         // created after parsing
+  std::function<int(Output&)> action;  // the chosen command; returns the exit code
+  CancelRegistry* cancel = nullptr;    // owned by main(); commands register their operation
+};
+
+void add_version_command(CLI::App& app, Cli& cli);
+void add_config_commands(CLI::App& app, Cli& cli);
+void add_map_command(CLI::App& app, Cli& cli);
+
+}  // namespace devx::cli
