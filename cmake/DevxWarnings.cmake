@@ -4,6 +4,12 @@ function(devx_set_warnings target)
     -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
     -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
     -Wnull-dereference -Wimplicit-fallthrough)
+  # GCC 12 reports false positives at -O2 that would fail optimised builds of correct code:
+  # -Wrestrict inside std::string operator+ (GCC bug 105329) and -Wdangling-pointer inside
+  # yaml-cpp 0.7's node/impl.h.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+    target_compile_options(${target} PRIVATE -Wno-restrict -Wno-dangling-pointer)
+  endif()
   if(DEVX_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

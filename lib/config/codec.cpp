@@ -4,6 +4,7 @@
 #include "config/suggest.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <limits>
 
 namespace devx::config {
@@ -107,11 +108,10 @@ boost::json::value Codec<Milliseconds>::schema(SchemaMode) {
 }
 
 void decode_object_fields(const YAML::Node& node, std::string_view what,
-                          const std::vector<std::string_view>& keys,
-                          const std::vector<bool>& required,
+                          std::span<const std::string_view> keys, std::span<const bool> required,
                           const std::function<void(std::size_t, const YAML::Node&)>& apply,
                           DecodeContext& ctx) {
-  std::vector<bool> seen(keys.size(), false);
+  std::uint64_t seen = 0;  // objects have fewer than 64 keys
   for (auto it = node.begin(); it != node.end(); ++it) {
     const YAML::Node& key_node = it->first;
     if (!key_node.IsScalar()) {
@@ -127,16 +127,17 @@ void decode_object_fields(const YAML::Node& node, std::string_view what,
                 suggestion.empty() ? std::string() : "did you mean '" + suggestion + "'?");
       continue;
     }
-    if (seen[index]) {
+    const std::uint64_t bit = std::uint64_t{1} << index;
+    if (seen & bit) {
       ctx.error(key_node, "duplicate key '" + key + "' in " + std::string(what));
       continue;
     }
-    seen[index] = true;
+    seen |= bit;
     apply(index, it->second);
   }
   if (ctx.overlay) return;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (required[i] && !seen[i])
+    if (required[i] && !(seen & (std::uint64_t{1} << i)))
       ctx.error(node, std::string(what) + " is missing the required key '" + std::string(keys[i]) + "'");
   }
 }

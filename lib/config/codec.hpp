@@ -15,6 +15,8 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
+#include <span>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,7 +83,6 @@ struct ObjectDesc {
   std::string_view doc;
   std::vector<Field<S>> fields;
   std::vector<DerivedField<S>> derived = {};
-  SourceLocation S::*location = nullptr;  // set to the mapping's position when decoded
   // Checks that span several keys (e.g. "command or commands, not both"); runs after decoding.
   std::function<void(const YAML::Node&, S&, DecodeContext&)> after_decode = {};
 };
@@ -346,9 +347,10 @@ void Codec<E>::decode(const YAML::Node& node, E& out, DecodeContext& ctx) {
   ctx.error(node, "invalid value '" + text + "' (expected one of: " + allowed + ")");
 }
 
+// Dispatches each key of `node` to apply(index of the key in `keys`), reporting unknown
+// (with a suggestion), duplicate and — unless overlaying — missing required keys.
 void decode_object_fields(const YAML::Node& node, std::string_view what,
-                          const std::vector<std::string_view>& keys,
-                          const std::vector<bool>& required,
+                          std::span<const std::string_view> keys, std::span<const bool> required,
                           const std::function<void(std::size_t, const YAML::Node&)>& apply,
                           DecodeContext& ctx);
 
@@ -360,17 +362,23 @@ void Codec<S>::decode(const YAML::Node& node, S& out, DecodeContext& ctx) {
                         std::string(yaml_kind(node)));
     return;
   }
-  // A profile entry keeps the position of the entry it overlays.
-  if (desc.location && !ctx.overlay) out.*(desc.location) = ctx.location(node);
-  std::vector<std::string_view> keys;
-  std::vector<bool> required;
-  keys.reserve(desc.fields.size());
-  for (const Field<S>& f : desc.fields) {
-    keys.push_back(f.key);
-    required.push_back(f.required);
+  // Entries with a `location` member record where they were declared; a profile entry keeps the
+  // position of the entry it overlays.
+  if constexpr (requires { out.location = SourceLocation{}; }) {
+    if (!ctx.overlay) out.location = ctx.location(node);
   }
+  static const std::vector<std::string_view> keys = [&] {
+    std::vector<std::string_view> list;
+    for (const Field<S>& f : desc.fields) list.push_back(f.key);
+    return list;
+  }();
+  static const std::unique_ptr<bool[]> required = [&] {
+    auto flags = std::make_unique<bool[]>(desc.fields.size());
+    for (std::size_t i = 0; i < desc.fields.size(); ++i) flags[i] = desc.fields[i].required;
+    return flags;
+  }();
   decode_object_fields(
-      node, desc.what, keys, required,
+      node, desc.what, keys, std::span<const bool>(required.get(), desc.fields.size()),
       [&](std::size_t index, const YAML::Node& value) { desc.fields[index].decode(value, out, ctx); },
       ctx);
   if (desc.after_decode) desc.after_decode(node, out, ctx);

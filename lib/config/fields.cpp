@@ -159,9 +159,10 @@ void Codec<Dependency>::decode(const YAML::Node& node, Dependency& out, DecodeCo
                         std::string(yaml_kind(node)));
     return;
   }
-  static const std::vector<std::string_view> keys = {"name", "condition"};
+  static constexpr std::string_view keys[] = {"name", "condition"};
+  static constexpr bool required[] = {true, false};
   decode_object_fields(
-      node, "dependency", keys, {true, false},
+      node, "dependency", keys, required,
       [&](std::size_t index, const YAML::Node& value) {
         if (index == 0) {
           Codec<std::string>::decode(value, out.name, ctx);
@@ -310,8 +311,7 @@ const ObjectDesc<HealthCheck>& describe<HealthCheck>() {
        field<&HealthCheck::retries>(
            "retries", "consecutive failures after start_period before unhealthy (default 3)")},
       {{"location", [](const HealthCheck& h) { return location_json(h.location); },
-        location_schema}},
-      &HealthCheck::location};
+        location_schema}}};
   return desc;
 }
 
@@ -365,8 +365,7 @@ const ObjectDesc<BridgeConfig>& describe<BridgeConfig>() {
        field<&BridgeConfig::targets>("targets", "Services forwarded by devx bridge connect"),
        field<&BridgeConfig::intercepts>("intercepts", "Services intercepted by devx bridge")},
       {{"location", [](const BridgeConfig& b) { return location_json(b.location); },
-        location_schema}},
-      &BridgeConfig::location};
+        location_schema}}};
   return desc;
 }
 
@@ -413,8 +412,7 @@ const ObjectDesc<Service>& describe<Service>() {
         [] { return Codec<std::vector<std::string>>::schema(SchemaMode::config); }},
        {"dir", [](const Service& s) { return json::value(s.dir.string()); },
         [] { return json::value{{"type", "string"}}; }},
-       {"location", [](const Service& s) { return location_json(s.location); }, location_schema}},
-      &Service::location};
+       {"location", [](const Service& s) { return location_json(s.location); }, location_schema}}};
   return desc;
 }
 
@@ -467,8 +465,7 @@ const ObjectDesc<Database>& describe<Database>() {
            [](SchemaMode mode) { return Codec<SeedSection>::schema(mode); }}},
       {{"dir", [](const Database& d) { return json::value(d.dir.string()); },
         [] { return json::value{{"type", "string"}}; }},
-       {"location", [](const Database& d) { return location_json(d.location); }, location_schema}},
-      &Database::location};
+       {"location", [](const Database& d) { return location_json(d.location); }, location_schema}}};
   return desc;
 }
 
@@ -495,8 +492,7 @@ const ObjectDesc<Tunnel>& describe<Tunnel>() {
        field<&Tunnel::port>("port", "local port", true),
        field_with<&Tunnel::basic_auth, SecretCodec>("basic_auth", "user:password in front"),
        field<&Tunnel::throttle>("throttle", "traffic-shaping profile (3g, edge, slow)")},
-      {{"location", [](const Tunnel& t) { return location_json(t.location); }, location_schema}},
-      &Tunnel::location};
+      {{"location", [](const Tunnel& t) { return location_json(t.location); }, location_schema}}};
   return desc;
 }
 
@@ -508,8 +504,7 @@ const ObjectDesc<Mock>& describe<Mock>() {
       {field<&Mock::name>("name", "mock name; exported as MOCK_<NAME>_URL", true),
        field<&Mock::url>("url", "OpenAPI document URL or path", true),
        field<&Mock::port>("port", "local port (0 = any free port)")},
-      {{"location", [](const Mock& m) { return location_json(m.location); }, location_schema}},
-      &Mock::location};
+      {{"location", [](const Mock& m) { return location_json(m.location); }, location_schema}}};
   return desc;
 }
 
@@ -538,7 +533,6 @@ const ObjectDesc<PipelineStage>& describe<PipelineStage>() {
        field_with<&PipelineStage::before, ArgvListCodec>("before", "commands run before"),
        field_with<&PipelineStage::after, ArgvListCodec>("after", "commands run after")},
       {},
-      nullptr,
       require_one_of_command_keys<PipelineStage>};
   return desc;
 }
@@ -562,7 +556,6 @@ const ObjectDesc<CommandList>& describe<CommandList>() {
       {field_with<&CommandList::commands, SingleArgvListCodec>("command", "one command"),
        field_with<&CommandList::commands, ArgvListCodec>("commands", "several commands, in order")},
       {},
-      nullptr,
       [](const YAML::Node& node, CommandList& list, DecodeContext& ctx) {
         require_one_of_command_keys(node, list, ctx);
         if (!node["command"] && !node["commands"])
@@ -592,7 +585,8 @@ void decode_includes(const YAML::Node& node, Project&, DecodeContext& ctx) {
     ctx.error(node, "expected a list of includes, got " + std::string(yaml_kind(node)));
     return;
   }
-  static const std::vector<std::string_view> keys = {"path", "env_file"};
+  static constexpr std::string_view keys[] = {"path", "env_file"};
+  static constexpr bool required[] = {true, false};
   for (const YAML::Node& item : node) {
     IncludeEntry entry;
     entry.location = ctx.location(item);
@@ -601,7 +595,7 @@ void decode_includes(const YAML::Node& node, Project&, DecodeContext& ctx) {
       entry.path = item.Scalar();
     } else if (item.IsMap()) {
       decode_object_fields(
-          item, "include", keys, {true, false},
+          item, "include", keys, required,
           [&](std::size_t index, const YAML::Node& value) {
             Codec<std::string>::decode(value, index == 0 ? entry.path : entry.env_file, ctx);
           },

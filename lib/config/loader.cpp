@@ -100,7 +100,11 @@ class Loader {
       for (std::size_t i = 0; i < project_.profiles.size(); ++i)
         hint += (i ? ", " : "") + project_.profiles[i];
     }
-    diagnostics_.push_back({Severity::error, {project_.root_file.string(), 0, 0}, message, hint});
+    Diagnostic unknown;
+    unknown.location.file = project_.root_file.string();
+    unknown.message = std::move(message);
+    unknown.hint = std::move(hint);
+    diagnostics_.push_back(std::move(unknown));
   }
 
   std::string display(const fs::path& path) const {

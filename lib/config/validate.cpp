@@ -33,6 +33,12 @@ std::string where(const SourceLocation& location) {
 
 class Validator {
  public:
+  struct Node {
+    SourceLocation location;
+    bool is_database;
+    const Service* service;  // nullptr for a database
+  };
+
   Validator(Project& project, std::vector<Diagnostic>& diagnostics)
       : project_(project), diagnostics_(diagnostics) {}
 
@@ -71,6 +77,7 @@ class Validator {
       const SourceLocation* location;
       const std::string* name;
       bool is_database;
+      const Service* service;
     };
     std::vector<Declaration> declarations;
     auto file_index = [&](const std::string& file) {
@@ -82,16 +89,18 @@ class Validator {
       if (!is_identifier(service.name))
         error(service.location, "invalid service name '" + service.name + "'",
               "use letters, digits, '-', '_' and '.', starting with a letter or digit");
-      declarations.push_back({file_index(service.location.file), &service.location, &service.name, false});
+      declarations.push_back(
+          {file_index(service.location.file), &service.location, &service.name, false, &service});
     }
     for (const Database& database : project_.databases)
-      declarations.push_back({file_index(database.location.file), &database.location, &database.name, true});
+      declarations.push_back(
+          {file_index(database.location.file), &database.location, &database.name, true, nullptr});
     std::stable_sort(declarations.begin(), declarations.end(), [](const Declaration& a, const Declaration& b) {
       return std::tie(a.file_index, a.location->line, a.location->column) <
              std::tie(b.file_index, b.location->line, b.location->column);
     });
     for (const Declaration& d : declarations) {
-      auto [it, inserted] = nodes_.emplace(*d.name, Node{*d.location, d.is_database});
+      auto [it, inserted] = nodes_.emplace(*d.name, Node{*d.location, d.is_database, d.service});
       if (!inserted)
         error(*d.location,
               std::string(d.is_database ? "database" : "service") + " '" + *d.name + "' is already defined",
@@ -261,17 +270,15 @@ class Validator {
                                    : "did you mean '" + suggestion + "'?");
           continue;
         }
-        resolve_condition(service, dependency, node->second.is_database);
+        resolve_condition(service, dependency, node->second);
       }
     }
   }
 
-  void resolve_condition(const Service& service, Dependency& dependency, bool on_database) {
-    bool has_check = on_database;
-    if (!on_database) {
-      const Service* target = project_.find_service(dependency.name);
-      has_check = target && (target->healthcheck || target->runtime == ServiceRuntime::bridge);
-    }
+  void resolve_condition(const Service& service, Dependency& dependency, const Node& target) {
+    const bool on_database = target.is_database;
+    const bool has_check = on_database || target.service->healthcheck ||
+                           target.service->runtime == ServiceRuntime::bridge;
     if (!dependency.condition_declared) {
       dependency.condition =
           has_check ? DependencyCondition::service_healthy : DependencyCondition::service_started;
@@ -343,10 +350,6 @@ class Validator {
         claim(*service.port, "service '" + service.name + "'", service.location);
   }
 
-  struct Node {
-    SourceLocation location;
-    bool is_database;
-  };
   Project& project_;
   std::vector<Diagnostic>& diagnostics_;
   std::map<std::string, Node> nodes_;
