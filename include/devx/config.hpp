@@ -240,6 +240,8 @@ DEVX_API std::string diagnostics_to_json(const std::vector<Diagnostic>& diagnost
 DEVX_API Error config_error(const std::vector<Diagnostic>& diagnostics);
 // The JSON Schema of devx.yaml, generated from the same field table the loader uses.
 DEVX_API std::string devx_yaml_json_schema();
+// The JSON Schema of project_to_json's output (docs/schemas/project.schema.json).
+DEVX_API std::string project_json_schema();
 
 DEVX_API std::string_view to_string(ServiceRuntime runtime) noexcept;
 DEVX_API std::string_view to_string(DependencyCondition condition) noexcept;

@@ -187,6 +187,17 @@ std::string devx_yaml_json_schema() {
   return json::serialize(schema);
 }
 
+std::string project_json_schema() {
+  json::value body = config::Codec<Project>::schema(config::SchemaMode::resolved);
+  json::object schema{{"$schema", "https://json-schema.org/draft/2020-12/schema"},
+                      {"$id", "https://libdevx.dev/schemas/project.schema.json"},
+                      {"title", "resolved devx project"}};
+  for (auto& [key, value] : body.as_object()) schema[key] = std::move(value);
+  schema["properties"].as_object()["v"] = {{"const", 1}};
+  schema["required"] = json::array{"v", "name", "services", "databases", "root_file", "files"};
+  return json::serialize(schema);
+}
+
 std::string_view to_string(ServiceRuntime runtime) noexcept {
   for (const auto& [name, value] : config::EnumNames<ServiceRuntime>::names)
     if (value == runtime) return name;

@@ -46,8 +46,9 @@ enum class EncodeMode {
 };
 
 enum class SchemaMode {
-  config,   // devx.yaml as written
-  overlay,  // a profile entry: nothing is required
+  config,    // devx.yaml as written
+  overlay,   // a profile entry: nothing is required
+  resolved,  // the resolved project JSON (EncodeMode::resolved)
 };
 
 // A human name for the node's YAML type, for "expected X, got Y" messages.
@@ -294,7 +295,7 @@ Field<typename MemberTraits<decltype(Member)>::Class> field_with(std::string_vie
                   },
                   [](const S& object, EncodeMode mode) -> std::optional<boost::json::value> {
                     if (is_default(object, object.*Member, Member, mode)) return std::nullopt;
-                    return CodecT::encode(object.*Member, mode);
+                    return std::optional<boost::json::value>(CodecT::encode(object.*Member, mode));
                   },
                   [](SchemaMode mode) { return CodecT::schema(mode); }};
 }
@@ -403,9 +404,15 @@ boost::json::value Codec<S>::schema(SchemaMode mode) {
   boost::json::object properties;
   boost::json::array required;
   for (const Field<S>& f : desc.fields) {
-    properties[f.key] = with_doc(f.schema(mode), f.doc);
+    boost::json::value field_schema = with_doc(f.schema(mode), f.doc);
+    // In a profile, null resets a key to its default.
+    if (mode == SchemaMode::overlay)
+      field_schema = {{"anyOf", boost::json::array{std::move(field_schema), {{"type", "null"}}}}};
+    properties[f.key] = std::move(field_schema);
     if (f.required && mode == SchemaMode::config) required.emplace_back(f.key);
   }
+  if (mode == SchemaMode::resolved)
+    for (const DerivedField<S>& d : desc.derived) properties[d.key] = d.schema();
   boost::json::object schema{{"type", "object"},
                              {"description", desc.doc},
                              {"additionalProperties", false},

@@ -64,10 +64,51 @@ json::value ArgvCodec::encode(const std::vector<std::string>& value, EncodeMode 
   return Codec<std::vector<std::string>>::encode(value, mode);
 }
 
-json::value ArgvCodec::schema(SchemaMode) {
+json::value ArgvCodec::schema(SchemaMode mode) {
+  if (mode == SchemaMode::resolved) return {{"type", "array"}, {"items", {{"type", "string"}}}};
   return {{"oneOf", json::array{{{"type", "string"}, {"description", "run with /bin/sh -c"}},
                                 {{"type", "array"}, {"items", {{"type", "string"}}}, {"minItems", 1}}}}};
 }
+
+// An integer whose range the validator checks (with a message naming the entry); the range is
+// also stated in the schema.
+template <int Min, int Max>
+struct RangeCodec {
+  static void decode(const YAML::Node& node, int& out, DecodeContext& ctx) {
+    Codec<int>::decode(node, out, ctx);
+  }
+  static void decode(const YAML::Node& node, std::optional<int>& out, DecodeContext& ctx) {
+    Codec<std::optional<int>>::decode(node, out, ctx);
+  }
+  static std::optional<json::value> encode(int value, EncodeMode) { return value; }
+  static std::optional<json::value> encode(const std::optional<int>& value, EncodeMode) {
+    if (!value) return std::nullopt;
+    return *value;
+  }
+  static json::value schema(SchemaMode) {
+    return {{"type", "integer"}, {"minimum", Min}, {"maximum", Max}};
+  }
+};
+using Port = RangeCodec<1, 65535>;
+using PortOrAny = RangeCodec<0, 65535>;
+
+// Environment variables: YAML users write PORT: 8080 and DEBUG: true, so any scalar is text.
+struct EnvMapCodec {
+  static void decode(const YAML::Node& node, std::map<std::string, std::string>& out,
+                     DecodeContext& ctx) {
+    Codec<std::map<std::string, std::string>>::decode(node, out, ctx);
+  }
+  static json::value encode(const std::map<std::string, std::string>& value, EncodeMode mode) {
+    return Codec<std::map<std::string, std::string>>::encode(value, mode);
+  }
+  static json::value schema(SchemaMode mode) {
+    if (mode == SchemaMode::resolved)
+      return {{"type", "object"}, {"additionalProperties", {{"type", "string"}}}};
+    json::array types{"string", "number", "boolean"};
+    if (mode == SchemaMode::overlay) types.emplace_back("null");  // null removes the variable
+    return {{"type", "object"}, {"additionalProperties", {{"type", std::move(types)}}}};
+  }
+};
 
 // A list of commands (each a list of arguments or a shell string).
 struct ArgvListCodec {
@@ -193,6 +234,11 @@ json::value Codec<Dependency>::schema(SchemaMode mode) {
                   "when the dependent may start; default service_healthy if the dependency "
                   "has a health check, else service_started")}}},
       {"required", json::array{"name"}}};
+  if (mode == SchemaMode::resolved) {
+    object["properties"].as_object()["location"] = location_schema();
+    object["required"] = json::array{"name", "condition", "location"};
+    return object;
+  }
   return {{"oneOf", json::array{{{"type", "string"}}, std::move(object)}}};
 }
 
@@ -334,8 +380,8 @@ const ObjectDesc<BridgeTarget>& describe<BridgeTarget>() {
       "A remote Kubernetes Service forwarded to a local port.",
       {field<&BridgeTarget::service>("service", "Kubernetes Service name", true),
        field<&BridgeTarget::namespace_>("namespace", "namespace (default: bridge.namespace)"),
-       field<&BridgeTarget::port>("port", "Service port", true),
-       field<&BridgeTarget::local_port>("local_port", "local port (0 = any free port)")}};
+       field_with<&BridgeTarget::port, Port>("port", "Service port", true),
+       field_with<&BridgeTarget::local_port, PortOrAny>("local_port", "local port (0 = any free port)")}};
   return desc;
 }
 
@@ -346,8 +392,8 @@ const ObjectDesc<BridgeIntercept>& describe<BridgeIntercept>() {
       "A remote Kubernetes Service whose traffic is sent to a local process.",
       {field<&BridgeIntercept::service>("service", "Kubernetes Service name", true),
        field<&BridgeIntercept::namespace_>("namespace", "namespace (default: bridge.namespace)"),
-       field<&BridgeIntercept::port>("port", "Service port to intercept", true),
-       field<&BridgeIntercept::local_port>("local_port",
+       field_with<&BridgeIntercept::port, Port>("port", "Service port to intercept", true),
+       field_with<&BridgeIntercept::local_port, PortOrAny>("local_port",
                                            "local port receiving the traffic (default: port)"),
        field<&BridgeIntercept::mode>("mode", "steal (the only mode so far)")}};
   return desc;
@@ -378,12 +424,12 @@ const ObjectDesc<Service>& describe<Service>() {
        field<&Service::runtime>("runtime", "where it runs (default host)"),
        field_with<&Service::command, ArgvCodec>("command", "what to run"),
        field<&Service::image>("image", "container image (runtime: container)"),
-       field<&Service::port>("port", "host port; shifted when busy and exported as PORT"),
-       field<&Service::container_port>("container_port",
+       field_with<&Service::port, Port>("port", "host port; shifted when busy and exported as PORT"),
+       field_with<&Service::container_port, Port>("container_port",
                                        "port inside the container (default: port)"),
        field_with<&Service::working_dir, PathCodec>(
            "working_dir", "working directory, relative to this file (default: its directory)"),
-       field<&Service::env>("env", "extra environment variables"),
+       field_with<&Service::env, EnvMapCodec>("env", "extra environment variables"),
        field<&Service::depends_on>("depends_on", "services and databases to wait for"),
        Field<Service>{
            "healthcheck", "readiness probe", false,
@@ -446,7 +492,7 @@ const ObjectDesc<Database>& describe<Database>() {
       "A database server started by devx up.",
       {field<&Database::name>("name", "node name (default: the engine)"),
        field<&Database::engine>("engine", "database engine", true),
-       field<&Database::port>("port", "host port (default: the engine's; shifted when busy)"),
+       field_with<&Database::port, PortOrAny>("port", "host port (default: the engine's; shifted when busy)"),
        field<&Database::version>("version", "engine version (container image tag)"),
        field<&Database::runtime>("runtime",
                                  "container, host (installed server binaries) or auto (default)"),
@@ -489,7 +535,7 @@ const ObjectDesc<Tunnel>& describe<Tunnel>() {
       "tunnel",
       "A public Cloudflare Tunnel route to a local port.",
       {field<&Tunnel::name>("name", "subdomain label (default port-<port>)"),
-       field<&Tunnel::port>("port", "local port", true),
+       field_with<&Tunnel::port, Port>("port", "local port", true),
        field_with<&Tunnel::basic_auth, SecretCodec>("basic_auth", "user:password in front"),
        field<&Tunnel::throttle>("throttle", "traffic-shaping profile (3g, edge, slow)")},
       {{"location", [](const Tunnel& t) { return location_json(t.location); }, location_schema}}};
@@ -503,7 +549,7 @@ const ObjectDesc<Mock>& describe<Mock>() {
       "An OpenAPI mock server (devx mock up).",
       {field<&Mock::name>("name", "mock name; exported as MOCK_<NAME>_URL", true),
        field<&Mock::url>("url", "OpenAPI document URL or path", true),
-       field<&Mock::port>("port", "local port (0 = any free port)")},
+       field_with<&Mock::port, PortOrAny>("port", "local port (0 = any free port)")},
       {{"location", [](const Mock& m) { return location_json(m.location); }, location_schema}}};
   return desc;
 }
@@ -567,16 +613,17 @@ const ObjectDesc<CommandList>& describe<CommandList>() {
 namespace {
 
 json::value include_schema() {
-  return {{"type", "array"},
-          {"items",
-           {{"type", "object"},
-            {"additionalProperties", false},
-            {"properties",
-             {{"path", {{"type", "string"}, {"description", "devx.yaml to include, relative to this file"}}},
-              {"env_file",
-               {{"type", "string"},
-                {"description", "dotenv file for the included sub-project, relative to this file"}}}}},
-            {"required", json::array{"path"}}}}};
+  json::value entry{
+      {"type", "object"},
+      {"additionalProperties", false},
+      {"properties",
+       {{"path", {{"type", "string"}, {"description", "devx.yaml to include, relative to this file"}}},
+        {"env_file",
+         {{"type", "string"},
+          {"description", "dotenv file for the included sub-project, relative to this file"}}}}},
+      {"required", json::array{"path"}}};
+  json::value item{{"oneOf", json::array{{{"type", "string"}}, std::move(entry)}}};
+  return {{"type", "array"}, {"items", std::move(item)}};
 }
 
 void decode_includes(const YAML::Node& node, Project&, DecodeContext& ctx) {
