@@ -102,24 +102,36 @@ class EventHub {
 
 LogLevel from_spdlog(spdlog::level::level_enum level) {
   switch (level) {
-    case spdlog::level::trace: return LogLevel::trace;
-    case spdlog::level::debug: return LogLevel::debug;
-    case spdlog::level::info: return LogLevel::info;
-    case spdlog::level::warn: return LogLevel::warn;
+    case spdlog::level::trace:
+      return LogLevel::trace;
+    case spdlog::level::debug:
+      return LogLevel::debug;
+    case spdlog::level::info:
+      return LogLevel::info;
+    case spdlog::level::warn:
+      return LogLevel::warn;
     case spdlog::level::err:
-    case spdlog::level::critical: return LogLevel::error;
-    default: return LogLevel::off;
+    case spdlog::level::critical:
+      return LogLevel::error;
+    default:
+      return LogLevel::off;
   }
 }
 
 spdlog::level::level_enum to_spdlog(LogLevel level) {
   switch (level) {
-    case LogLevel::trace: return spdlog::level::trace;
-    case LogLevel::debug: return spdlog::level::debug;
-    case LogLevel::info: return spdlog::level::info;
-    case LogLevel::warn: return spdlog::level::warn;
-    case LogLevel::error: return spdlog::level::err;
-    case LogLevel::off: return spdlog::level::off;
+    case LogLevel::trace:
+      return spdlog::level::trace;
+    case LogLevel::debug:
+      return spdlog::level::debug;
+    case LogLevel::info:
+      return spdlog::level::info;
+    case LogLevel::warn:
+      return spdlog::level::warn;
+    case LogLevel::error:
+      return spdlog::level::err;
+    case LogLevel::off:
+      return spdlog::level::off;
   }
   return spdlog::level::off;
 }
@@ -261,14 +273,15 @@ Context::Context(ContextOptions options) : impl_(std::make_unique<Impl>()) {
   impl.options = std::move(options);
   impl.env = impl.options.env ? *impl.options.env : environment_snapshot();
   impl.home = resolve_home(impl.options, impl.env);
-  impl.runner = core::make_system_command_runner(impl.options.env);
+  // Children inherit the snapshot, like everything else in the library (and no racy reads of
+  // environ while the host may call setenv).
+  impl.runner = core::make_system_command_runner(impl.env);
   impl.http = make_curl_http_client();
   impl.clock = make_system_clock();
   impl.state = make_file_state_store(impl.home);
   impl.ports = make_system_port_allocator();
-  impl.sink = std::make_shared<EventSink>(impl.hub, [&impl] {
-    return to_unix_ms(impl.current_clock()->now());
-  });
+  impl.sink = std::make_shared<EventSink>(
+      impl.hub, [&impl] { return to_unix_ms(impl.current_clock()->now()); });
 }
 
 Context::~Context() {

@@ -13,10 +13,23 @@ namespace {
 
 // Indexed by the enum value; must match ErrorCode exactly (checked by error_test).
 constexpr std::array<std::string_view, 17> kErrorCodeNames = {
-    "ok",           "internal",          "invalid_argument", "config_not_found", "config_invalid",
-    "io",           "not_found",         "already_exists",   "timeout",          "cancelled",
-    "command_failed", "command_not_found", "http",           "port_in_use",      "locked",
-    "unsupported",  "prompt_required",
+    "ok",
+    "internal",
+    "invalid_argument",
+    "config_not_found",
+    "config_invalid",
+    "io",
+    "not_found",
+    "already_exists",
+    "timeout",
+    "cancelled",
+    "command_failed",
+    "command_not_found",
+    "http",
+    "port_in_use",
+    "locked",
+    "unsupported",
+    "prompt_required",
 };
 
 boost::json::value error_to_value(const Error& error) {

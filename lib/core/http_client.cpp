@@ -21,9 +21,9 @@ std::string HttpResponse::header(std::string_view name) const {
   auto lower = [](unsigned char c) { return static_cast<char>(std::tolower(c)); };
   for (const auto& [key, value] : headers) {
     if (key.size() == name.size() &&
-        std::equal(key.begin(), key.end(), name.begin(),
-                   [&](char a, char b) { return lower(static_cast<unsigned char>(a)) ==
-                                                lower(static_cast<unsigned char>(b)); })) {
+        std::equal(key.begin(), key.end(), name.begin(), [&](char a, char b) {
+          return lower(static_cast<unsigned char>(a)) == lower(static_cast<unsigned char>(b));
+        })) {
       return value;
     }
   }
@@ -46,8 +46,8 @@ void ensure_curl_initialised() {
 
 std::string trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() &&
-         (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n')) {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' ||
+                           text.back() == '\n')) {
     text.remove_suffix(1);
   }
   return std::string(text);
@@ -124,8 +124,8 @@ class CurlHttpClient final : public HttpClient {
     }
 
     const std::string& method = request.method;
-    const bool sends_body = !request.body.empty() || method == "POST" || method == "PUT" ||
-                            method == "PATCH";
+    const bool sends_body =
+        !request.body.empty() || method == "POST" || method == "PUT" || method == "PATCH";
     if (method == "HEAD") {
       curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else if (sends_body) {

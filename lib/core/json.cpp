@@ -31,7 +31,9 @@ LineColumn line_column_at(std::string_view text, std::size_t offset) {
 
 }  // namespace
 
-std::string to_json_string(const boost::json::value& value) { return boost::json::serialize(value); }
+std::string to_json_string(const boost::json::value& value) {
+  return boost::json::serialize(value);
+}
 
 boost::json::value parse_json_or_throw(std::string_view text, std::string_view what) {
   boost::json::stream_parser parser;

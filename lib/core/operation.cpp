@@ -21,23 +21,34 @@ std::int64_t system_now_ms() {
 
 std::string_view event_type_name(EventType type) noexcept {
   switch (type) {
-    case EventType::progress: return "progress";
-    case EventType::log: return "log";
-    case EventType::state: return "state";
-    case EventType::warning: return "warning";
-    case EventType::plan: return "plan";
+    case EventType::progress:
+      return "progress";
+    case EventType::log:
+      return "log";
+    case EventType::state:
+      return "state";
+    case EventType::warning:
+      return "warning";
+    case EventType::plan:
+      return "plan";
   }
   return "unknown";
 }
 
 std::string_view log_level_name(LogLevel level) noexcept {
   switch (level) {
-    case LogLevel::trace: return "trace";
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warn: return "warn";
-    case LogLevel::error: return "error";
-    case LogLevel::off: return "off";
+    case LogLevel::trace:
+      return "trace";
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warn:
+      return "warn";
+    case LogLevel::error:
+      return "error";
+    case LogLevel::off:
+      return "off";
   }
   return "unknown";
 }

@@ -81,11 +81,13 @@ BindResult try_bind(int family, const char* address, std::uint16_t port, UniqueF
   *error = errno;
   switch (errno) {
     case EACCES:
-    case EPERM: return BindResult::denied;  // privileged port: unusable, but not in use
+    case EPERM:
+      return BindResult::denied;  // privileged port: unusable, but not in use
     case EADDRNOTAVAIL:
       // ::1 missing (IPv6 disabled on lo): skip that address.
       return family == AF_INET6 ? BindResult::unavailable : BindResult::in_use;
-    default: return BindResult::in_use;
+    default:
+      return BindResult::in_use;
   }
 }
 
@@ -106,7 +108,8 @@ struct Probe {
 Probe probe(std::uint16_t port, bool keep) {
   Probe out;
   int error = 0;
-  for (const auto& [family, address] : {std::pair{AF_INET, "0.0.0.0"}, std::pair{AF_INET6, "::1"}}) {
+  for (const auto& [family, address] :
+       {std::pair{AF_INET, "0.0.0.0"}, std::pair{AF_INET6, "::1"}}) {
     const BindResult r = try_bind(family, address, port, nullptr, &error);
     if (r == BindResult::in_use || r == BindResult::denied) {
       out.result = r;
@@ -152,8 +155,8 @@ class SystemPortAllocator final : public PortAllocator {
       why += ", " + std::to_string(denied) + " privileged (binding needs CAP_NET_BIND_SERVICE)";
     }
     throw Error(ErrorCode::port_in_use,
-                "no free port in " + std::to_string(preferred) + "-" + std::to_string(last) +
-                    " (" + why + ")",
+                "no free port in " + std::to_string(preferred) + "-" + std::to_string(last) + " (" +
+                    why + ")",
                 "stop what is using the port or configure another one",
                 core::to_json_string(details));
   }
@@ -196,8 +199,8 @@ class SystemPortAllocator final : public PortAllocator {
     const auto it = reserved_.find(port);
     if (it == reserved_.end()) return false;
     struct stat st {};
-    if (::fstat(it->second.fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
-        st.st_ino == it->second.inode && bound_port(it->second.fd) == port) {
+    if (::fstat(it->second.fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == it->second.inode &&
+        bound_port(it->second.fd) == port) {
       return true;
     }
     reserved_.erase(it);

@@ -70,7 +70,8 @@ UniqueFd above_stdio(UniqueFd fd) {
 
 void set_nonblocking(int fd) {
   const int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) throw_io("fcntl(O_NONBLOCK)", errno);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+    throw_io("fcntl(O_NONBLOCK)", errno);
 }
 
 struct FdPair {
@@ -295,7 +296,7 @@ Started start_child(const CommandSpec& spec, const Prepared& p) {
   const bool piped = spec.output != OutputMode::discard;
   FdPair out = piped ? make_output_pipe() : FdPair{{}, open_dev_null(O_WRONLY)};
   FdPair err = piped ? make_output_pipe() : FdPair{{}, open_dev_null(O_WRONLY)};
-  FdPair status = make_output_pipe();  // the child writes a ChildFailure if it cannot exec
+  FdPair status = make_output_pipe();        // the child writes a ChildFailure if it cannot exec
   ::fcntl(status.parent.get(), F_SETFL, 0);  // blocking read below
 
   // Block all signals across fork() so that no host handler runs in the child before it resets
@@ -337,8 +338,7 @@ Started start_child(const CommandSpec& spec, const Prepared& p) {
                     "cannot run '" + spec.argv.front() + "' in '" + p.cwd + "': " + reason,
                     "check that the working directory exists", core::to_json_string(details));
       case ChildStage::exec:
-        throw Error(ErrorCode::command_not_found,
-                    "cannot execute '" + p.path + "': " + reason,
+        throw Error(ErrorCode::command_not_found, "cannot execute '" + p.path + "': " + reason,
                     "install '" + spec.argv.front() + "' or check its permissions",
                     core::to_json_string(details));
       case ChildStage::setup:
@@ -398,9 +398,17 @@ class Supervisor {
     const auto start = SteadyClock::now();
     if (spec_.timeout > milliseconds::zero()) deadline_ = start + spec_.timeout;
     bool exited = false;
-    while (!exited) {
-      check_requests();
-      exited = poll_once();
+    try {
+      while (!exited) {
+        check_requests();
+        exited = poll_once();
+      }
+    } catch (...) {
+      // Never leave a running, unreaped child behind.
+      ::kill(-child_.pid, SIGKILL);
+      CommandResult ignored;
+      reap(child_.pid, ignored);
+      throw;
     }
     // The leader is a zombie (not reaped yet), so its pgid cannot have been reused: when we were
     // stopping the command, make sure nothing of its group survives it.
@@ -481,8 +489,8 @@ class Supervisor {
     if (wake_fd_ >= 0) fds[count++] = pollfd{wake_fd_, POLLIN, 0};
     const int out_index = add(child_.out_fd, POLLIN);
     const int err_index = add(child_.err_fd, POLLIN);
-    const bool writing = child_.stdin_fd.valid() && spec_.stdin_data &&
-                         stdin_offset_ < spec_.stdin_data->size();
+    const bool writing =
+        child_.stdin_fd.valid() && spec_.stdin_data && stdin_offset_ < spec_.stdin_data->size();
     const int in_index = writing ? add(child_.stdin_fd, POLLOUT) : -1;
     if (child_.stdin_fd && !writing) child_.stdin_fd.reset();  // nothing (left) to send: EOF
 
@@ -604,10 +612,10 @@ class SystemChildProcess final : public ChildProcess {
   SystemChildProcess(CommandSpec spec, Prepared prepared)
       : shared_(std::make_shared<SpawnShared>()) {
     shared_->wake = make_eventfd();
-    thread_ = std::jthread([shared = shared_, spec = std::move(spec),
-                            prepared = std::move(prepared)]() mutable {
-      supervise(*shared, spec, prepared);
-    });
+    thread_ = std::jthread(
+        [shared = shared_, spec = std::move(spec), prepared = std::move(prepared)]() mutable {
+          supervise(*shared, spec, prepared);
+        });
     std::unique_lock lock(shared_->mutex);
     shared_->changed.wait(lock, [&] { return shared_->started || shared_->start_error; });
     if (shared_->start_error) {
@@ -682,7 +690,8 @@ class SystemChildProcess final : public ChildProcess {
   void request_stop(milliseconds grace) {
     {
       std::lock_guard lock(shared_->request.mutex);
-      if (!shared_->request.grace || grace < *shared_->request.grace) shared_->request.grace = grace;
+      if (!shared_->request.grace || grace < *shared_->request.grace)
+        shared_->request.grace = grace;
     }
     signal_eventfd(shared_->wake.get());
   }

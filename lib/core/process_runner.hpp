@@ -11,7 +11,7 @@ namespace devx::core {
 
 // A runner whose children inherit `base_env` (when CommandSpec::inherit_env is set) instead of
 // the host process environment; nullopt means the process environment, read at each start.
-// Used by Context so that ContextOptions::env is what children see.
+// Used by Context so that Context::env() is what children see.
 std::shared_ptr<CommandRunner> make_system_command_runner(
     std::optional<std::map<std::string, std::string>> base_env);
 

@@ -67,9 +67,10 @@ void validate_key(std::string_view key, std::string_view what, bool allow_empty 
   auto reject = [&](std::string_view why) {
     std::string printable;
     for (const char c : key) {
-      printable += (c >= 0x20 && c < 0x7f) ? std::string(1, c) : std::string("\\x") +
-                                                                   "0123456789abcdef"[(c >> 4) & 0xf] +
-                                                                   "0123456789abcdef"[c & 0xf];
+      printable += (c >= 0x20 && c < 0x7f)
+                       ? std::string(1, c)
+                       : std::string("\\x") + "0123456789abcdef"[(c >> 4) & 0xf] +
+                             "0123456789abcdef"[c & 0xf];
     }
     throw Error(ErrorCode::invalid_argument,
                 "invalid state " + std::string(what) + " '" + printable + "': " + std::string(why),
@@ -80,7 +81,8 @@ void validate_key(std::string_view key, std::string_view what, bool allow_empty 
     reject("it is empty");
   }
   if (key.size() > 1024) reject("it is too long");
-  if (!std::all_of(key.begin(), key.end(), valid_key_char)) reject("it contains invalid characters");
+  if (!std::all_of(key.begin(), key.end(), valid_key_char))
+    reject("it contains invalid characters");
   if (key.front() == '/') reject("it must be relative");
   std::size_t start = 0;
   while (start <= key.size()) {
@@ -103,7 +105,8 @@ void make_dirs(const fs::path& dir) {
     throw_io("not a directory:", dir, ENOTDIR);
   }
   make_dirs(dir.parent_path() == dir ? fs::path() : dir.parent_path());
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) throw_io("cannot create directory", dir, errno);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw_io("cannot create directory", dir, errno);
 }
 
 void fsync_dir(const fs::path& dir) {
@@ -167,7 +170,8 @@ class FileStateStore final : public StateStore {
     const fs::path dir = path.parent_path();
     make_dirs(dir);
     const mode_t mode = access == FileAccess::private_ ? 0600 : 0644;
-    const fs::path temp = dir / (std::string(kTempPrefix) + path.filename().string() + "-" + random_suffix());
+    const fs::path temp =
+        dir / (std::string(kTempPrefix) + path.filename().string() + "-" + random_suffix());
     // Created with the final mode (O_EXCL: never follows or reuses an existing file), then
     // fchmod'ed, because the umask may have removed bits or a permissive umask never matters.
     UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
@@ -236,8 +240,8 @@ class FileStateStore final : public StateStore {
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) throw_locked(name, path, fd.get());
       // flock has no timed wait; poll with a short, growing pause.
-      std::this_thread::sleep_for(std::min({pause, std::chrono::ceil<std::chrono::milliseconds>(
-                                                       deadline - now)}));
+      std::this_thread::sleep_for(
+          std::min({pause, std::chrono::ceil<std::chrono::milliseconds>(deadline - now)}));
       pause = std::min(pause * 2, std::chrono::milliseconds(25));
     }
     // Record the holder for the error message of whoever waits next (informational only).

@@ -1,6 +1,7 @@
 #pragma once
 // Owning file descriptor (RAII). Every descriptor libdevx opens is O_CLOEXEC and lives in one of
-// these, so no path (including exceptions) leaks a descriptor into the host process or its children.
+// these, so no path (including exceptions) leaks a descriptor into the host process or its
+// children.
 #include <unistd.h>
 
 #include <utility>

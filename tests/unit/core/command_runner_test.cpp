@@ -282,7 +282,8 @@ TEST_F(core_command_runner, child_has_default_signal_state_and_no_leaked_descrip
   ::sigaction(SIGUSR2, &ignore, &old_action);
   const int leaked = ::open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
 
-  const CommandResult r = runner->run(sh("grep -E '^Sig(Blk|Ign)' /proc/self/status; ls /proc/self/fd"));
+  const CommandResult r =
+      runner->run(sh("grep -E '^Sig(Blk|Ign)' /proc/self/status; ls /proc/self/fd"));
 
   ::close(leaked);
   ::sigaction(SIGUSR2, &old_action, nullptr);

@@ -3,8 +3,8 @@
 #include <devx/events.hpp>
 #include <devx/version.hpp>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "core/json.hpp"
 

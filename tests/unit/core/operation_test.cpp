@@ -48,9 +48,8 @@ TEST(core_operation, error_propagates_with_its_code) {
 
 TEST(core_operation, foreign_exceptions_become_internal_errors) {
   Context ctx(test_options());
-  Operation op = ctx.start("boom", [](OperationScope&) -> std::string {
-    throw std::runtime_error("kaput");
-  });
+  Operation op =
+      ctx.start("boom", [](OperationScope&) -> std::string { throw std::runtime_error("kaput"); });
   try {
     op.result();
     FAIL();

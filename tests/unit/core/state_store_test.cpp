@@ -95,8 +95,8 @@ TEST_F(core_state_store, remove_reports_whether_the_key_existed) {
 
 TEST_F(core_state_store, invalid_keys_are_rejected) {
   const std::vector<std::string> bad = {
-      "", "../x", "a/../../x", "/abs", std::string("a\0b", 3), "a//b", "a/", "./a", "sp ace",
-      "a/..", "ünïcode", "back\\slash"};
+      "",    "../x",   "a/../../x", "/abs",    std::string("a\0b", 3), "a//b", "a/",
+      "./a", "sp ace", "a/..",      "ünïcode", "back\\slash"};
   for (const std::string& key : bad) {
     try {
       store->write(key, "x");
