@@ -1,0 +1,122 @@
+#pragma once
+// `devx up` and the service lifecycle: planning (ports, environment, start order), bringing a
+// project up as a dependency graph with health checks, supervision (restart policies), and
+// stopping it in reverse dependency order. docs/orchestration.md describes the semantics.
+#include <devx/config.hpp>
+#include <devx/context.hpp>
+#include <devx/events.hpp>
+#include <devx/export.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace devx {
+
+struct UpOptions {
+  // Services (or databases) to bring up, with everything they depend on; empty = all.
+  std::vector<std::string> only;
+  // On a failure, keep what already runs (default: stop everything that was started).
+  bool keep_going = false;
+  // "podman" | "docker" | "" (auto: podman, then docker, on PATH).
+  std::string container_engine;
+};
+
+enum class NodeKind { service, database };
+
+// One step of the plan: what will run, where, when, and with which environment (names only).
+struct PlannedNode {
+  std::string name;
+  NodeKind kind = NodeKind::service;
+  std::string runtime;             // host | container | bridge | database runtimes: host | container
+  std::vector<std::string> argv;   // the command (never holds secrets)
+  std::string cwd;
+  std::optional<int> requested_port;
+  std::optional<int> port;         // after shifting a busy port
+  std::vector<Dependency> waits_for;  // with resolved conditions
+  std::vector<std::string> env_names; // sorted; values are not part of a plan
+  std::string healthcheck;         // "http http://127.0.0.1:8080/health" (ports substituted)
+  int wave = 0;                    // length of the longest dependency chain below it
+};
+
+struct UpPlan {
+  std::string project;
+  std::vector<PlannedNode> nodes;  // a topological order
+  std::vector<std::string> warnings;  // e.g. "port 5432 is busy: postgres moved to 5433"
+  // {"v":1,"project":…,"nodes":[…],"warnings":[…]} (docs/schemas/up-plan.schema.json)
+  DEVX_API std::string to_json() const;
+};
+
+enum class ServiceState {
+  pending,     // waiting for its dependencies
+  starting,    // started, not yet ready
+  running,     // started, no health check
+  healthy,
+  unhealthy,   // failed its health check after becoming ready once (restart policy applies)
+  completed,   // exited 0 (service_completed_successfully)
+  failed,      // exited non-zero / could not start / never became healthy
+  stopping,
+  stopped,
+};
+DEVX_API std::string_view to_string(ServiceState state) noexcept;
+
+struct ServiceStatus {
+  std::string name;
+  NodeKind kind = NodeKind::service;
+  std::string runtime;
+  ServiceState state = ServiceState::pending;
+  int pid = 0;               // host processes
+  std::string container;     // container runtimes
+  std::optional<int> port;
+  int restarts = 0;
+  std::int64_t started_at_ms = 0;  // Unix ms of the current start; 0 when not running
+  std::optional<int> exit_code;
+  std::string message;       // last error or health output
+};
+
+struct StopOptions {
+  bool remove_volumes = false;  // database volumes/data are kept unless asked
+  std::vector<std::string> only;  // empty = everything
+};
+
+// A project brought up by this process. Owns its services: destroying it stops them.
+// Thread-safe. Events (state changes, logs, restarts) go to the Context's subscribers and, while
+// an operation runs, to that operation.
+class DEVX_API Session {
+ public:
+  static std::shared_ptr<Session> create(Context& context, Project project, UpOptions options = {});
+  virtual ~Session() = default;
+
+  virtual const Project& project() const = 0;
+  // Starts every node as soon as its own dependencies satisfy their conditions. The result is
+  // {"v":1,"services":[status…]} once all are ready; on failure, Error(command_failed | timeout …)
+  // naming the node, its exit status and last log lines.
+  virtual Operation up() = 0;
+  // Stops in reverse dependency order: SIGTERM to the process group, grace period, SIGKILL;
+  // containers are removed.
+  virtual Operation down(StopOptions options = {}) = 0;
+  virtual Operation restart(std::string service) = 0;
+  virtual std::vector<ServiceStatus> status() const = 0;
+  // {"v":1,"project":…,"services":[…]} (docs/schemas/status.schema.json)
+  virtual std::string status_json() const = 0;
+};
+
+// The plan `up` would follow, without starting anything (--dry-run). Busy ports are shifted
+// against the machine's current state.
+DEVX_API UpPlan plan_up(Context& context, const Project& project, const UpOptions& options = {});
+
+// Environment variables a node's dependents see (docs/orchestration.md, "Environment").
+// For a service: <NAME>_HOST, <NAME>_PORT, <NAME>_URL; databases add DATABASE_URL / REDIS_URL ….
+DEVX_API std::map<std::string, std::string> dependency_environment(const Project& project,
+                                                                   std::string_view node,
+                                                                   int port);
+
+// Where the run state and logs of a project live: DEVX_HOME/run/<name>-<hash of root_file>/.
+DEVX_API std::filesystem::path run_directory(const Context& context, const Project& project);
+
+}  // namespace devx
