@@ -220,7 +220,8 @@ struct MemberTraits<M C::*> {
   using Type = M;
 };
 
-// In config mode a value equal to its default is left out: a devx.yaml names what differs.
+// In config mode a value equal to its default is left out (a devx.yaml names what differs),
+// unless the key is required.
 template <class T>
 struct IsContainer : std::false_type {};
 template <class T>
@@ -272,8 +273,8 @@ Field<typename MemberTraits<decltype(Member)>::Class> field(std::string_view key
         }
         Codec<T>::decode(node, object.*Member, ctx);
       },
-      [](const S& object, EncodeMode mode) -> std::optional<boost::json::value> {
-        if (is_default(object, object.*Member, Member, mode)) return std::nullopt;
+      [required](const S& object, EncodeMode mode) -> std::optional<boost::json::value> {
+        if (!required && is_default(object, object.*Member, Member, mode)) return std::nullopt;
         return encode_value(object.*Member, mode);
       },
       [](SchemaMode mode) { return Codec<T>::schema(mode); }};
@@ -293,8 +294,9 @@ Field<typename MemberTraits<decltype(Member)>::Class> field_with(std::string_vie
                     }
                     CodecT::decode(node, object.*Member, ctx);
                   },
-                  [](const S& object, EncodeMode mode) -> std::optional<boost::json::value> {
-                    if (is_default(object, object.*Member, Member, mode)) return std::nullopt;
+                  [required](const S& object, EncodeMode mode) -> std::optional<boost::json::value> {
+                    if (!required && is_default(object, object.*Member, Member, mode))
+                      return std::nullopt;
                     return std::optional<boost::json::value>(CodecT::encode(object.*Member, mode));
                   },
                   [](SchemaMode mode) { return CodecT::schema(mode); }};

@@ -115,7 +115,7 @@ def test_to_json_is_stable_and_holds_the_resolved_model(data: Path) -> None:
     doc = json.loads(text)
     assert doc["v"] == 1
     assert doc["name"] == "shop"
-    assert doc["active_profile"] == "ci"
+    assert doc["profile"] == "ci"
     assert [s["name"] for s in doc["services"]] == ["api", "web", "payments"]
     assert doc["services"][0]["port"] == 9090
     assert a.to_dict() == doc
@@ -135,3 +135,11 @@ def test_model_objects_outlive_their_project(data: Path) -> None:
     services = devx.Project.load(data / "multi").services
     assert services[2].name == "payments"  # the list keeps the Project alive
     assert "Service('api'" in repr(services[0])
+
+
+def test_to_json_matches_the_document_shared_by_every_layer(data: Path) -> None:
+    # tests/data/bindings/expected/multi-ci.json is also checked by the Node tests (and can be by
+    # the C and CLI tests): every layer must produce these exact bytes. @DATA@ = fixture dir.
+    expected = (data / "expected" / "multi-ci.json").read_text().strip()
+    actual = devx.Project.load(data / "multi", profile="ci", user="tester").to_json()
+    assert actual == expected.replace("@DATA@", str(data))

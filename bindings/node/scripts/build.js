@@ -58,11 +58,11 @@ function libdevxFromPrefix(prefix) {
   };
   const cflags = splitFlags(capture('pkg-config', ['--cflags', 'devx'], { env }));
   const libs = splitFlags(capture('pkg-config', ['--libs', 'devx'], { env }));
-  const libdirs = libs.filter((f) => f.startsWith('-L')).map((f) => f.slice(2));
+  const libdirs = libs.filter((f) => f.startsWith('-L')).map((f) => path.resolve(f.slice(2)));
   return {
-    include_dirs: cflags.filter((f) => f.startsWith('-I')).map((f) => f.slice(2)),
+    include_dirs: cflags.filter((f) => f.startsWith('-I')).map((f) => path.resolve(f.slice(2))),
     defines: cflags.filter((f) => f.startsWith('-D')).map((f) => f.slice(2)),
-    libraries: libs,
+    libraries: libs.map((f) => (f.startsWith('-L') ? `-L${path.resolve(f.slice(2))}` : f)),
     // The shared libdevx must be found at run time without LD_LIBRARY_PATH.
     ldflags: libdirs.map((d) => `-Wl,-rpath,${d}`),
   };
@@ -74,7 +74,11 @@ function libdevxFromSource(root) {
     const generator = which('ninja') ? ['-G', 'Ninja'] : [];
     run('cmake', ['-S', root, '-B', out, ...generator,
       '-DDEVX_BUILD_SHARED=OFF', '-DDEVX_BUILD_CLI=OFF', '-DDEVX_BUILD_TESTS=OFF',
-      '-DDEVX_INSTALL=OFF', '-DCMAKE_BUILD_TYPE=Release']);
+      '-DDEVX_INSTALL=OFF', '-DCMAKE_BUILD_TYPE=Release',
+      // -O2 like the repository's presets: GCC 12 at -O3 raises false-positive warnings
+      // (-Wrestrict, -Wdangling-pointer in yaml-cpp) that DEVX_WERROR makes fatal.
+      '-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG', '-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG',
+      ...(process.env.DEVX_WERROR ? [`-DDEVX_WERROR=${process.env.DEVX_WERROR}`] : [])]);
   }
   run('cmake', ['--build', out, '--target', 'devx']);
   const archive = [path.join(out, 'lib', 'libdevx.a'), path.join(out, 'libdevx.a')]

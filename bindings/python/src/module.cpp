@@ -196,15 +196,21 @@ PYBIND11_MODULE(_devx, m) {
             LoadOptions options = make_load_options(profile, user);
             Operation op = [&] {
               py::gil_scoped_release release;
+              // Same work and events as the C ABI's devx_project_load_start, keeping the Project.
               return context.start("project.load", [slot, path, options](OperationScope& scope) {
                 auto check = [&scope] {
-                  if (scope.cancelled()) throw Error(ErrorCode::cancelled, "project load cancelled");
+                  if (scope.cancelled()) throw Error(ErrorCode::cancelled, "project load was cancelled");
                 };
                 check();
                 scope.progress("config", "loading " + path.string());
-                auto project = std::make_shared<Project>(load_project_or_throw(path, options));
+                auto result = load_project(path, options);
                 check();
-                scope.progress("config", "loaded " + project->root_file.string());
+                if (!result.ok()) throw config_error(result.diagnostics);
+                for (const auto& loaded : result.project->files) {
+                  scope.progress("config", "loaded " + loaded.string());
+                }
+                check();
+                auto project = std::make_shared<Project>(std::move(*result.project));
                 std::string json = project_to_json(*project);
                 *slot = std::move(project);
                 return json;

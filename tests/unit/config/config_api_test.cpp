@@ -125,7 +125,7 @@ TEST(ConfigApi, ResolvedJsonIsStableAndVersioned) {
 TEST(ConfigApi, YamlOutputLoadsBackToTheSameProject) {
   TempDir dir;
   dir.write("devx.yaml", R"(name: shop
-databases: [{engine: redis, port: 7000}]
+databases: [{engine: redis, port: 7000}, {engine: postgres}]
 services:
   - name: api
     command: "echo 'a: b'"
@@ -145,6 +145,7 @@ services:
   EXPECT_EQ(a.healthcheck->interval, b.healthcheck->interval);
   EXPECT_EQ(b.restart.max_retries, 2);
   EXPECT_EQ(copy.find_database("redis")->port, 7000);
+  EXPECT_EQ(copy.find_database("postgres")->engine, devx::DatabaseEngine::postgres);
 }
 
 TEST(ConfigApi, SecretsAreRedactedInOutput) {
