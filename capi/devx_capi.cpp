@@ -4,7 +4,8 @@
 //  * No exception crosses this file's extern "C" functions: every body runs inside guard(), which
 //    turns devx::Error into its status and a devx_error_t, and anything else into DEVX_E_INTERNAL.
 //  * Every string handed to the caller is a malloc'd copy released with devx_string_free.
-//  * Out-parameters are reset (NULL / 0) before any work, so callers never see stale values.
+//  * Out-parameters and *err are written only when there is something to write: outputs on
+//    success, *err on failure (docs/c-abi.md).
 #include <devx/devx.h>
 
 #include <devx/config.hpp>
@@ -129,7 +130,6 @@ devx_status_t fail_internal(devx_error_t** err, const char* what) noexcept {
 // Runs `body` and converts every exception into a status (+ error).
 template <typename F>
 devx_status_t guard(devx_error_t** err, F&& body) noexcept {
-  if (err != nullptr) *err = nullptr;
   try {
     body();
     return DEVX_OK;
@@ -328,7 +328,6 @@ extern "C" DEVX_EXPORT void devx_error_free(devx_error_t* err) { delete err; }
 extern "C" DEVX_EXPORT devx_status_t devx_context_new(devx_context_t** out,
                                                       const char* options_json,
                                                       devx_error_t** err) {
-  if (out != nullptr) *out = nullptr;
   return guard(err, [&] {
     require(out, "out");
     auto options = parse_context_options(options_json);
@@ -363,7 +362,6 @@ extern "C" DEVX_EXPORT int devx_context_event_fd(const devx_context_t* ctx) {
 extern "C" DEVX_EXPORT devx_status_t devx_project_load(devx_project_t** out, devx_context_t* ctx,
                                                        const char* path, const char* options_json,
                                                        devx_error_t** err) {
-  if (out != nullptr) *out = nullptr;
   return guard(err, [&] {
     require(out, "out");
     require(ctx, "ctx");
@@ -380,7 +378,6 @@ extern "C" DEVX_EXPORT void devx_project_free(devx_project_t* project) { delete 
 extern "C" DEVX_EXPORT devx_status_t devx_project_to_json(char** out_json,
                                                           const devx_project_t* project,
                                                           devx_error_t** err) {
-  if (out_json != nullptr) *out_json = nullptr;
   return guard(err, [&] {
     require(out_json, "out_json");
     require(project, "project");
@@ -391,7 +388,6 @@ extern "C" DEVX_EXPORT devx_status_t devx_project_to_json(char** out_json,
 extern "C" DEVX_EXPORT devx_status_t devx_project_to_yaml(char** out_yaml,
                                                           const devx_project_t* project,
                                                           devx_error_t** err) {
-  if (out_yaml != nullptr) *out_yaml = nullptr;
   return guard(err, [&] {
     require(out_yaml, "out_yaml");
     require(project, "project");
@@ -403,7 +399,6 @@ extern "C" DEVX_EXPORT devx_status_t devx_project_validate(char** out_json, devx
                                                            const char* path,
                                                            const char* options_json,
                                                            devx_error_t** err) {
-  if (out_json != nullptr) *out_json = nullptr;
   return guard(err, [&] {
     require(out_json, "out_json");
     require(ctx, "ctx");
@@ -431,7 +426,6 @@ extern "C" DEVX_EXPORT devx_status_t devx_project_render_map(char** out,
                                                              const devx_project_t* project,
                                                              const char* format,
                                                              devx_error_t** err) {
-  if (out != nullptr) *out = nullptr;
   return guard(err, [&] {
     require(out, "out");
     require(project, "project");
@@ -446,7 +440,6 @@ extern "C" DEVX_EXPORT devx_status_t devx_project_render_map(char** out,
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_config_schema(char** out_json, devx_error_t** err) {
-  if (out_json != nullptr) *out_json = nullptr;
   return guard(err, [&] {
     require(out_json, "out_json");
     *out_json = copy_string(devx::devx_yaml_json_schema());
@@ -455,7 +448,6 @@ extern "C" DEVX_EXPORT devx_status_t devx_config_schema(char** out_json, devx_er
 
 extern "C" DEVX_EXPORT devx_status_t devx_project_find(char** out_path, const char* start_dir,
                                                        devx_error_t** err) {
-  if (out_path != nullptr) *out_path = nullptr;
   return guard(err, [&] {
     require(out_path, "out_path");
     auto start = require_path(start_dir, "start_dir");
@@ -469,7 +461,6 @@ extern "C" DEVX_EXPORT devx_status_t devx_project_load_start(devx_op_t** out, de
                                                              const char* path,
                                                              const char* options_json,
                                                              devx_error_t** err) {
-  if (out != nullptr) *out = nullptr;
   return guard(err, [&] {
     require(out, "out");
     require(ctx, "ctx");
@@ -504,8 +495,6 @@ extern "C" DEVX_EXPORT devx_status_t devx_project_load_start(devx_op_t** out, de
 extern "C" DEVX_EXPORT devx_status_t devx_op_next_event(devx_next_event_t* out_kind,
                                                         char** out_json, devx_op_t* op,
                                                         int timeout_ms, devx_error_t** err) {
-  if (out_kind != nullptr) *out_kind = DEVX_EVENT_TIMEOUT;
-  if (out_json != nullptr) *out_json = nullptr;
   return guard(err, [&] {
     require(out_kind, "out_kind");
     require(out_json, "out_json");
@@ -524,9 +513,11 @@ extern "C" DEVX_EXPORT devx_status_t devx_op_next_event(devx_next_event_t* out_k
         *out_kind = DEVX_EVENT_READY;
         break;
       case devx::NextEvent::Status::timeout:
+        *out_json = nullptr;
         *out_kind = DEVX_EVENT_TIMEOUT;
         break;
       case devx::NextEvent::Status::end:
+        *out_json = nullptr;
         *out_kind = DEVX_EVENT_END;
         break;
     }
@@ -534,7 +525,6 @@ extern "C" DEVX_EXPORT devx_status_t devx_op_next_event(devx_next_event_t* out_k
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_op_wait(int* out_done, devx_op_t* op, int timeout_ms) {
-  if (out_done != nullptr) *out_done = 0;
   return guard(nullptr, [&] {
     require(out_done, "out_done");
     require(op, "op");
@@ -556,7 +546,6 @@ extern "C" DEVX_EXPORT devx_status_t devx_op_cancel(devx_op_t* op) {
 
 extern "C" DEVX_EXPORT devx_status_t devx_op_result(char** out_json, devx_op_t* op,
                                                     devx_error_t** err) {
-  if (out_json != nullptr) *out_json = nullptr;
   return guard(err, [&] {
     require(out_json, "out_json");
     require(op, "op");

@@ -13,7 +13,6 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 baseline="$here/libdevx.abi"
 headers="$here/../include/devx"
-suppressions="$here/c_abi.suppr"
 
 usage() {
   echo "usage: $0 [--baseline FILE] [--headers DIR] LIBRARY" >&2
@@ -36,8 +35,13 @@ command -v abidiff >/dev/null || { echo "$0: abidiff not found (apt-get install 
 [[ -f "$lib" ]] || { echo "$0: no such library: $lib" >&2; exit 2; }
 lib="$(readlink -f "$lib")"
 
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+suppressions="$work/c_abi.suppr"
+"$here/suppressions.sh" "$headers" >"$suppressions"
+
 common=(--suppressions "$suppressions" --headers-dir1 "$headers" --headers-dir2 "$headers"
-        --fail-no-debug-info)
+        --exported-interfaces-only --fail-no-debug-info)
 
 # abidiff's status is a bit field: 1 error, 2 usage error, 4 ABI change, 8 incompatible change.
 # Added functions set bit 4 as well, so the verdict comes from a run that leaves additions out:

@@ -13,7 +13,6 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="$here/libdevx.abi"
 headers="$here/../include/devx"
-suppressions="$here/c_abi.suppr"
 
 usage() {
   echo "usage: $0 [--out FILE] [--headers DIR] LIBRARY" >&2
@@ -34,10 +33,16 @@ done
 command -v abidw >/dev/null || { echo "$0: abidw not found (apt-get install abigail-tools)" >&2; exit 2; }
 [[ -f "$lib" ]] || { echo "$0: no such library: $lib" >&2; exit 2; }
 
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+suppressions="$work/c_abi.suppr"
+"$here/suppressions.sh" "$headers" >"$suppressions"
+
 # Locations are kept short and build paths out, so the baseline does not depend on where it was
 # built.
-abidw --headers-dir "$headers" --drop-private-types --suppressions "$suppressions" \
-  --no-corpus-path --short-locs --no-comp-dir-path --no-elf-needed --no-architecture \
+abidw --headers-dir "$headers" --drop-private-types --drop-undefined-syms --exported-interfaces-only \
+  --suppressions "$suppressions" \
+  --no-corpus-path --short-locs --no-comp-dir-path --no-elf-needed \
   --out-file "$out.tmp" "$(readlink -f "$lib")"
 if ! grep -q '<function-decl' "$out.tmp"; then
   rm -f "$out.tmp"

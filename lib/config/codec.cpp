@@ -113,7 +113,7 @@ void decode_object_fields(const YAML::Node& node, std::string_view what,
                           DecodeContext& ctx) {
   std::uint64_t seen = 0;  // objects have fewer than 64 keys
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key_node = it->first;
+    const YAML::Node key_node = it->first;  // a copy: `it->` yields a temporary
     if (!key_node.IsScalar()) {
       ctx.error(key_node, "keys of " + std::string(what) + " must be strings");
       continue;

@@ -64,7 +64,7 @@ void apply_profile(Project& project, const ProfileEntry& profile, const DecodeCo
   }
   for (auto it = body.begin(); it != body.end(); ++it) {
     const std::string key = it->first.IsScalar() ? it->first.Scalar() : std::string();
-    const YAML::Node& value = it->second;
+    const YAML::Node value = it->second;  // a copy: `it->` yields a temporary
     if (key == "services") {
       overlay_list(project.services, value, "service", "", "", ctx, [&](Service& service) {
         service.dir = project.root_dir;

@@ -20,6 +20,7 @@ def test_validate_good_json(devx, data):
     assert doc["ok"] is True
     assert doc["file"] == str(data / "shop" / "devx.yaml")
     assert isinstance(doc["diagnostics"], list)
+    assert (doc["services"], doc["databases"]) == (2, 2)
     assert "error" not in doc
 
 
@@ -36,18 +37,16 @@ def test_validate_broken_human(devx, data):
 def test_validate_broken_json(devx, data):
     r = devx("--json", "config", "validate", "-f", data / "broken" / "devx.yaml")
     assert r.code == 4
-    doc = r.json()
-    assert doc["ok"] is False
-    diags = doc["diagnostics"]
-    assert diags, doc
-    first = diags[0]
-    for key in ("severity", "file", "line", "column", "message", "hint"):
-        assert key in first
-    assert first["file"].endswith("broken/devx.yaml")
-    assert any(d["line"] == 6 and "depends_onn" in d["message"] for d in diags)
-    err = doc["error"]
+    err = r.json()["error"]
     assert err["code"] == "config_invalid"
-    assert err["details"]["diagnostics"]
+    assert err["message"]
+    diags = err["details"]["diagnostics"]
+    assert len(diags) == 2, diags
+    for d in diags:
+        assert set(d) >= {"severity", "file", "line", "column", "message", "hint"}
+        assert d["file"].endswith("broken/devx.yaml")
+    assert any(d["line"] == 6 and "depends_onn" in d["message"] for d in diags)
+    assert any(d["hint"] == "did you mean 'depends_on'?" for d in diags)
 
 
 def test_show_broken_json_error_document(devx, data):

@@ -15,6 +15,7 @@ def test_version_json(devx):
     assert doc["v"] == 1
     assert re.fullmatch(r"\d+\.\d+\.\d+", doc["version"])
     assert isinstance(doc["abi_version"], int) and doc["abi_version"] >= 1
+    assert doc["cli_version"] == doc["version"]
 
 
 def test_json_flag_after_the_command(devx):

@@ -13,7 +13,6 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <ctime>
 #include <exception>
 #include <iostream>
 #include <new>
@@ -46,33 +45,37 @@ bool CancelRegistry::cancel() {
 namespace {
 
 // SIGINT/SIGTERM are blocked in every thread (set before any other thread exists, so library
-// threads inherit the mask) and taken synchronously by one watcher thread with sigtimedwait:
-// no async-signal-safety concerns. The first signal cancels the running operation, which then
+// threads inherit the mask) and taken synchronously by one watcher thread with sigwait: no
+// async-signal-safety concerns. The first signal cancels the running operation, which then
 // finishes with ErrorCode::cancelled; a signal with nothing to cancel, or a second one, ends the
-// process the default way (status 128+signal, as shells expect).
+// process the default way (status 128+signal, as shells expect). SIGUSR1, sent to the watcher
+// thread only, stops it.
 class SignalWatcher {
  public:
   explicit SignalWatcher(CancelRegistry& registry) : registry_(registry) {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, kWake);
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
     thread_ = std::thread([this] { run(); });
   }
   ~SignalWatcher() {
     stop_ = true;
+    pthread_kill(thread_.native_handle(), kWake);
     thread_.join();
   }
   SignalWatcher(const SignalWatcher&) = delete;
   SignalWatcher& operator=(const SignalWatcher&) = delete;
 
  private:
+  static constexpr int kWake = SIGUSR1;
+
   void run() {
     bool cancelled = false;
-    const timespec tick{0, 100'000'000};  // how quickly the destructor is noticed
     while (!stop_) {
-      const int sig = sigtimedwait(&set_, nullptr, &tick);
-      if (sig < 0) continue;  // EAGAIN (tick) or EINTR
+      int sig = 0;
+      if (sigwait(&set_, &sig) != 0 || sig == kWake) continue;
       if (!cancelled && registry_.cancel()) {
         cancelled = true;
         static constexpr std::string_view note = "\ninterrupted: cancelling…\n";
@@ -123,7 +126,6 @@ int run(int argc, char** argv, CancelRegistry& registry) {
   cli.cancel = &registry;
   CLI::App app{"devx — local development orchestrator", "devx"};
   app.fallthrough();  // global flags are accepted after the subcommand too
-  app.require_subcommand(1);
   app.set_version_flag("--version", "devx " + std::string(devx::version()) + " (abi " +
                                         std::to_string(devx::abi_version()) + ")");
   add_global_flags(app, cli.globals);

@@ -22,31 +22,25 @@ std::string plural(std::size_t n, const char* word) {
 int run_validate(Output& out, const ProjectFlags& flags) {
   const auto file = resolve_project_file(out, flags);
   const auto result = devx::load_project(file, load_options(flags));
-  const auto exit_code = result.ok() ? 0 : static_cast<int>(devx::ErrorCode::config_invalid);
-
+  if (!result.ok()) {
+    // Every diagnostic, then the summary; with --json the error document, diagnostics in details.
+    out.error(devx::config_error(result.diagnostics));
+    return static_cast<int>(devx::ErrorCode::config_invalid);
+  }
   if (out.json()) {
-    // The validation report, plus the error object every failing --json command carries.
     json::value report = json::parse(devx::diagnostics_to_json(result.diagnostics));
     json::object doc;
     doc["v"] = 1;
-    doc["ok"] = result.ok();
+    doc["ok"] = true;
     doc["file"] = file.string();
     const auto* diagnostics = report.as_object().if_contains("diagnostics");
     doc["diagnostics"] = diagnostics != nullptr ? *diagnostics : json::array();
-    if (result.ok()) {
-      doc["services"] = result.project->services.size();
-      doc["databases"] = result.project->databases.size();
-    } else {
-      doc["error"] = error_object(devx::config_error(result.diagnostics));
-    }
+    doc["services"] = result.project->services.size();
+    doc["databases"] = result.project->databases.size();
     out.document(doc);
-    return exit_code;
+    return 0;
   }
 
-  if (!result.ok()) {
-    out.error(devx::config_error(result.diagnostics));  // every diagnostic, then the summary
-    return exit_code;
-  }
   out.diagnostics(diagnostic_lines(result.diagnostics));  // warnings
   if (!out.options().quiet) {
     out.result(out.paint(Style::green, "✓", true) + " " + display_path(file.string()) +
