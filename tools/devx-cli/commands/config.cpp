@@ -1,4 +1,4 @@
-// devx config validate | show
+// devx config validate | show | schema
 #include <devx/config.hpp>
 
 #include <CLI/CLI.hpp>
@@ -67,6 +67,17 @@ int run_show(Output& out, const ShowFlags& flags) {
   return 0;
 }
 
+int run_schema(Output& out, const std::string& which) {
+  const std::string schema =
+      which == "project" ? devx::project_json_schema() : devx::devx_yaml_json_schema();
+  if (out.json()) {
+    out.document(json::parse(schema));
+  } else {
+    out.result(schema);
+  }
+  return 0;
+}
+
 }  // namespace
 
 void add_config_commands(CLI::App& app, Cli& cli) {
@@ -89,6 +100,16 @@ void add_config_commands(CLI::App& app, Cli& cli) {
       ->capture_default_str();
   show->callback([&cli, show_flags] {
     cli.action = [show_flags](Output& out) { return run_show(out, *show_flags); };
+  });
+
+  auto which = std::make_shared<std::string>("devx");
+  auto* schema = group->add_subcommand(
+      "schema", "Print the JSON Schema of devx.yaml (or of the resolved project)");
+  schema->add_option("--of", *which, "devx: devx.yaml as written; project: config show --format json")
+      ->check(CLI::IsMember({"devx", "project"}))
+      ->capture_default_str();
+  schema->callback([&cli, which] {
+    cli.action = [which](Output& out) { return run_schema(out, *which); };
   });
 }
 
