@@ -67,6 +67,7 @@ struct CallbackSlot {
 struct devx_op {
   devx::Operation operation;
   std::shared_ptr<CallbackSlot> slot;
+  std::optional<devx::ProjectLoad> load;  // set for devx_project_load_start
 };
 
 namespace {
@@ -467,24 +468,9 @@ extern "C" DEVX_EXPORT devx_status_t devx_project_load_start(devx_op_t** out, de
     auto file = require_path(path, "path");
     auto options = parse_load_options(options_json);
 
-    auto work = [file, options](devx::OperationScope& scope) -> std::string {
-      auto check_cancelled = [&scope] {
-        if (scope.cancelled()) throw Error(ErrorCode::cancelled, "project load was cancelled");
-      };
-      check_cancelled();
-      scope.progress("config", "loading " + file.string());
-      auto result = devx::load_project(file, options);
-      check_cancelled();
-      if (!result.ok()) throw devx::config_error(result.diagnostics);
-      for (const auto& loaded : result.project->files) {
-        scope.progress("config", "loaded " + loaded.string());
-      }
-      check_cancelled();
-      return devx::project_to_json(*result.project);
-    };
-
-    auto handle = std::make_unique<devx_op>(devx_op{
-        ctx->context->start("project.load", std::move(work)), std::make_shared<CallbackSlot>()});
+    devx::ProjectLoad load = devx::start_project_load(*ctx->context, file, options);
+    auto handle = std::make_unique<devx_op>(
+        devx_op{load.operation(), std::make_shared<CallbackSlot>(), std::move(load)});
     std::lock_guard lock(ctx->mutex);
     std::erase_if(ctx->operations, [](const devx::Operation& op) { return op.done(); });
     ctx->operations.push_back(handle->operation);
@@ -550,6 +536,20 @@ extern "C" DEVX_EXPORT devx_status_t devx_op_result(char** out_json, devx_op_t* 
     require(out_json, "out_json");
     require(op, "op");
     *out_json = copy_string(op->operation.result());
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_op_project(devx_project_t** out, devx_op_t* op,
+                                                     devx_error_t** err) {
+  return guard(err, [&] {
+    require(out, "out");
+    require(op, "op");
+    if (!op->load)
+      throw Error(ErrorCode::invalid_argument, "this operation does not load a project",
+                  "pass an operation from devx_project_load_start");
+    auto handle = std::make_unique<devx_project>();
+    handle->project = *op->load->project();
+    *out = handle.release();
   });
 }
 

@@ -2,13 +2,16 @@
 // The project configuration (devx.yaml): the resolved model, loading (discovery, include:,
 // profiles), strict validation with file:line:col diagnostics, and JSON/YAML/JSON-Schema output.
 // docs/configuration.md describes every key and the merge rules.
+#include <devx/context.hpp>
 #include <devx/error.hpp>
+#include <devx/events.hpp>
 #include <devx/export.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -224,6 +227,24 @@ DEVX_API LoadResult load_project(const std::filesystem::path& path, const LoadOp
 // Like load_project, but throws Error(config_invalid) whose details hold the diagnostics.
 DEVX_API Project load_project_or_throw(const std::filesystem::path& path,
                                        const LoadOptions& options = {});
+
+// A project load running on a context thread: progress events name each file, the operation's
+// result is the resolved project JSON, and project() hands over the loaded Project.
+class DEVX_API ProjectLoad {
+ public:
+  struct State;
+  explicit ProjectLoad(Operation operation, std::shared_ptr<State> state);
+  Operation& operation() noexcept { return operation_; }
+  // Waits for the load; the project, or the operation's Error (config_invalid, cancelled …).
+  std::shared_ptr<const Project> project() const;
+
+ private:
+  Operation operation_;
+  std::shared_ptr<State> state_;
+};
+
+DEVX_API ProjectLoad start_project_load(Context& context, std::filesystem::path path,
+                                        LoadOptions options = {});
 
 // Loads YAML text as if it were the file `virtual_path` (includes are read from disk relative to it).
 DEVX_API LoadResult load_project_from_string(std::string_view yaml,

@@ -423,6 +423,20 @@ static void test_op_events(void) {
   /* After the end, next_event keeps answering END without waiting. */
   CHECK_OK(devx_op_next_event(&kind, &event, op, -1, &err), &err);
   CHECK(kind == DEVX_EVENT_END);
+  /* The loaded project itself is handed over, identical to the result document. */
+  {
+    devx_project_t* loaded = NULL;
+    char* loaded_json = NULL;
+    char* again = NULL;
+    CHECK_OK(devx_op_project(&loaded, op, &err), &err);
+    CHECK(loaded != NULL);
+    CHECK_OK(devx_project_to_json(&loaded_json, loaded, &err), &err);
+    CHECK_OK(devx_op_result(&again, op, &err), &err);
+    CHECK(loaded_json != NULL && again != NULL && strcmp(loaded_json, again) == 0);
+    devx_string_free(loaded_json);
+    devx_string_free(again);
+    devx_project_free(loaded);
+  }
   devx_op_free(op);
   op = NULL;
 

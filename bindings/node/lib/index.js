@@ -192,18 +192,17 @@ function pathArg(p, what) {
 // in docs/schemas/project.schema.json), `json` (the document exactly as devx_project_to_json
 // produced it), and the renderers.
 class Project {
-  constructor(handle, json, reload) {
+  constructor(handle, json) {
     const doc = JSON.parse(json);
     Object.assign(this, doc);
     Object.defineProperty(this, 'json', { value: json, enumerable: false });
     Object.defineProperty(this, '_doc', { value: doc, enumerable: false });
     Object.defineProperty(this, '_handle', { value: handle, enumerable: false, writable: true });
-    Object.defineProperty(this, '_reload', { value: reload, enumerable: false });
     Object.defineProperty(this, '_token', { value: {}, enumerable: false });
     if (handle) finalizer.register(this, { free: native.project_free, handle }, this._token);
   }
 
-  static fromHandle(handle, reload) {
+  static fromHandle(handle) {
     let json;
     try {
       json = call(native.project_to_json, handle);
@@ -211,18 +210,11 @@ class Project {
       native.project_free(handle);
       throw err;
     }
-    return new Project(handle, json, reload);
+    return new Project(handle, json);
   }
 
-  // A project loaded by an operation arrives as JSON only (the C ABI's op result); the handle the
-  // renderers need is made on first use by loading the same root file with the same options.
-  // (Pending a C ABI call that hands out the operation's project handle.)
   _nativeHandle() {
-    if (!this._handle) {
-      if (!this._reload) throw invalidArgument('the project is closed');
-      this._handle = this._reload();
-      finalizer.register(this, { free: native.project_free, handle: this._handle }, this._token);
-    }
+    if (!this._handle) throw invalidArgument('the project is closed');
     return this._handle;
   }
 
@@ -331,7 +323,7 @@ class Operation extends EventEmitter {
     }
     let value;
     try {
-      value = this._convert(json);
+      value = this._convert(json, this._handle);
     } catch (err) {
       this._settle(null, err);
       return;
@@ -387,7 +379,7 @@ function loadProjectSync(projectPath, options = {}) {
   const file = pathArg(projectPath, 'path');
   const optionsJson = loadOptionsJson(options);
   const handle = call(native.project_load, context.handle, file, optionsJson);
-  return Project.fromHandle(handle, null);
+  return Project.fromHandle(handle);
 }
 
 // Starts loading on a library thread; returns the Operation (an EventEmitter with `result`).
@@ -396,11 +388,8 @@ function startLoadProject(projectPath, options = {}) {
   const file = pathArg(projectPath, 'path');
   const optionsJson = loadOptionsJson(options);
   const handle = call(native.project_load_start, context.handle, file, optionsJson);
-  return new Operation(context, handle, 'project.load', (json) => {
-    const rootFile = JSON.parse(json).root_file || file;
-    const reload = () => call(native.project_load, context.handle, rootFile, optionsJson);
-    return new Project(null, json, reload);
-  });
+  return new Operation(context, handle, 'project.load',
+    (json, opHandle) => new Project(call(native.op_project, opHandle), json));
 }
 
 // Promise<Project>; rejects with ConfigError, ConfigNotFoundError, …

@@ -161,6 +161,12 @@ devx_op_t *devxjs_project_load_start(devx_context_t *ctx, const char *path,
   return op;
 }
 
+devx_project_t *devxjs_op_project(devx_op_t *op, devx_error_t **err) {
+  devx_project_t *project = NULL;
+  devx_op_project(&project, op, err);
+  return project;
+}
+
 devx_next_event_t devxjs_op_next_event(devx_op_t *op, int timeout_ms, char **next_event_json,
                                        devx_error_t **err) {
   devx_next_event_t kind = DEVX_EVENT_TIMEOUT;

@@ -96,7 +96,7 @@ class ContextHandle {
 // An operation plus, for project loads, the Project its worker produced.
 struct OperationHandle {
   Operation op;
-  std::shared_ptr<std::shared_ptr<Project>> project_slot;
+  std::optional<ProjectLoad> load;  // set for project loads
   py::object context;  // keeps the owning Context alive while the operation is referenced
 };
 
@@ -192,31 +192,13 @@ PYBIND11_MODULE(_devx, m) {
           [](py::object self, const fs::path& path, std::optional<std::string> profile,
              std::optional<std::string> user) {
             auto& context = self.cast<ContextHandle&>().get();
-            auto slot = std::make_shared<std::shared_ptr<Project>>();
             LoadOptions options = make_load_options(profile, user);
-            Operation op = [&] {
+            std::optional<ProjectLoad> load;
+            {
               py::gil_scoped_release release;
-              // Same work and events as the C ABI's devx_project_load_start, keeping the Project.
-              return context.start("project.load", [slot, path, options](OperationScope& scope) {
-                auto check = [&scope] {
-                  if (scope.cancelled()) throw Error(ErrorCode::cancelled, "project load was cancelled");
-                };
-                check();
-                scope.progress("config", "loading " + path.string());
-                auto result = load_project(path, options);
-                check();
-                if (!result.ok()) throw config_error(result.diagnostics);
-                for (const auto& loaded : result.project->files) {
-                  scope.progress("config", "loaded " + loaded.string());
-                }
-                check();
-                auto project = std::make_shared<Project>(std::move(*result.project));
-                std::string json = project_to_json(*project);
-                *slot = std::move(project);
-                return json;
-              });
-            }();
-            return OperationHandle{std::move(op), std::move(slot), self};
+              load.emplace(start_project_load(context, path, options));
+            }
+            return OperationHandle{load->operation(), std::move(load), self};
           },
           py::arg("path"), py::arg("profile") = py::none(), py::arg("user") = py::none());
 
@@ -252,15 +234,16 @@ PYBIND11_MODULE(_devx, m) {
              return o.op.result();
            })
       .def("project", [](OperationHandle& o) -> std::shared_ptr<Project> {
-        // Only after result_json() succeeded; re-raises the operation's error otherwise.
-        {
-          py::gil_scoped_release release;
-          o.op.result();
-        }
-        if (!o.project_slot || !*o.project_slot) {
+        // Re-raises the operation's error; Project objects are read-only views in Python.
+        if (!o.load) {
           throw Error(ErrorCode::invalid_argument, "operation '" + o.op.kind() + "' has no project");
         }
-        return *o.project_slot;
+        std::shared_ptr<const Project> project;
+        {
+          py::gil_scoped_release release;
+          project = o.load->project();
+        }
+        return std::const_pointer_cast<Project>(project);
       });
 
   m.def(

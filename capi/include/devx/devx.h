@@ -142,10 +142,15 @@ DEVX_EXPORT devx_status_t devx_op_result(char **out_json, devx_op_t *op, devx_er
 
 /* Called with each event JSON (valid only during the call) on a library thread. Events already
  * queued are delivered before this returns. Pass NULL to go back to polling. */
+/* For an operation from devx_project_load_start: waits for it, then the loaded project (freed
+ * with devx_project_free) or the load's error. DEVX_E_INVALID_ARGUMENT for other operations. */
+DEVX_EXPORT devx_status_t devx_op_project(devx_project_t **out, devx_op_t *op, devx_error_t **err);
+
 typedef void (*devx_event_cb)(const char *event_json, void *user_data);
 DEVX_EXPORT devx_status_t devx_op_set_callback(devx_op_t *op, devx_event_cb callback,
                                                void *user_data);
-/* Does not cancel: the work goes on to its end; cancel first to stop it. */
+/* Does not cancel: the work goes on to its end; cancel first to stop it. Once this returns, no
+ * callback set with devx_op_set_callback runs for this handle. */
 DEVX_EXPORT void devx_op_free(devx_op_t *op);
 
 #ifdef __cplusplus
