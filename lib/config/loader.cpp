@@ -34,7 +34,21 @@ std::string current_user(const LoadOptions& options) {
   return "dev";
 }
 
+// Configuration files are small; the cap keeps an include of /dev/zero or a huge file from
+// exhausting memory.
+constexpr std::uintmax_t kMaxFileSize = 16 * 1024 * 1024;
+
 std::optional<std::string> read_file(const fs::path& path, std::string& error) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (!ec && fs::exists(status) && !fs::is_regular_file(status)) {
+    error = "not a regular file";
+    return std::nullopt;
+  }
+  if (!ec && fs::exists(status) && fs::file_size(path, ec) > kMaxFileSize && !ec) {
+    error = "larger than 16 MiB";
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = std::strerror(errno);
