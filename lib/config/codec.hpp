@@ -187,9 +187,14 @@ template <class E>
 struct EnumNames;
 
 template <class E>
+void decode_enum(const YAML::Node& node, E& out, DecodeContext& ctx);
+
+template <class E>
   requires std::is_enum_v<E> && requires { EnumNames<E>::names; }
 struct Codec<E> {
-  static void decode(const YAML::Node& node, E& out, DecodeContext& ctx);
+  static void decode(const YAML::Node& node, E& out, DecodeContext& ctx) {
+    decode_enum(node, out, ctx);
+  }
   static boost::json::value encode(E value, EncodeMode) {
     for (const auto& [name, item] : EnumNames<E>::names)
       if (item == value) return boost::json::string(name);
@@ -203,11 +208,24 @@ struct Codec<E> {
 };
 
 // Objects with a description.
+// (Member definitions forward to function templates: clang rejects out-of-line definitions of
+// members of constrained partial specialisations.)
+template <class S>
+void decode_described(const YAML::Node& node, S& out, DecodeContext& ctx);
+template <class S>
+boost::json::value encode_described(const S& value, EncodeMode mode);
+template <class S>
+boost::json::value schema_described(SchemaMode mode);
+
 template <Described S>
 struct Codec<S> {
-  static void decode(const YAML::Node& node, S& out, DecodeContext& ctx);
-  static boost::json::value encode(const S& value, EncodeMode mode);
-  static boost::json::value schema(SchemaMode mode);
+  static void decode(const YAML::Node& node, S& out, DecodeContext& ctx) {
+    decode_described(node, out, ctx);
+  }
+  static boost::json::value encode(const S& value, EncodeMode mode) {
+    return encode_described(value, mode);
+  }
+  static boost::json::value schema(SchemaMode mode) { return schema_described<S>(mode); }
 };
 
 // ---- helpers to write descriptions ----------------------------------------------------------
@@ -331,8 +349,7 @@ void Codec<std::map<std::string, T>>::decode(const YAML::Node& node, std::map<st
 }
 
 template <class E>
-  requires std::is_enum_v<E> && requires { EnumNames<E>::names; }
-void Codec<E>::decode(const YAML::Node& node, E& out, DecodeContext& ctx) {
+void decode_enum(const YAML::Node& node, E& out, DecodeContext& ctx) {
   if (!node.IsScalar()) {
     ctx.error(node, "expected a string, got " + std::string(yaml_kind(node)));
     return;
@@ -357,8 +374,8 @@ void decode_object_fields(const YAML::Node& node, std::string_view what,
                           const std::function<void(std::size_t, const YAML::Node&)>& apply,
                           DecodeContext& ctx);
 
-template <Described S>
-void Codec<S>::decode(const YAML::Node& node, S& out, DecodeContext& ctx) {
+template <class S>
+void decode_described(const YAML::Node& node, S& out, DecodeContext& ctx) {
   const ObjectDesc<S>& desc = describe<S>();
   if (!node.IsMap()) {
     ctx.error(node, "expected a mapping for " + std::string(desc.what) + ", got " +
@@ -387,8 +404,8 @@ void Codec<S>::decode(const YAML::Node& node, S& out, DecodeContext& ctx) {
   if (desc.after_decode) desc.after_decode(node, out, ctx);
 }
 
-template <Described S>
-boost::json::value Codec<S>::encode(const S& value, EncodeMode mode) {
+template <class S>
+boost::json::value encode_described(const S& value, EncodeMode mode) {
   const ObjectDesc<S>& desc = describe<S>();
   boost::json::object object;
   for (const Field<S>& f : desc.fields) {
@@ -400,8 +417,8 @@ boost::json::value Codec<S>::encode(const S& value, EncodeMode mode) {
   return object;
 }
 
-template <Described S>
-boost::json::value Codec<S>::schema(SchemaMode mode) {
+template <class S>
+boost::json::value schema_described(SchemaMode mode) {
   const ObjectDesc<S>& desc = describe<S>();
   boost::json::object properties;
   boost::json::array required;
