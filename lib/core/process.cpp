@@ -357,17 +357,27 @@ Started start_child(const CommandSpec& spec, const Prepared& p) {
   return started;
 }
 
-// Splits a byte stream into lines for OutputMode::stream.
+// Splits a byte stream into lines for OutputMode::stream. A line longer than kMaxLine is
+// delivered in kMaxLine pieces, so output without newlines cannot grow memory without bound.
 class LineSplitter {
  public:
+  static constexpr std::size_t kMaxLine = 64 * 1024;
+
   template <typename F>
   void feed(std::string_view data, F&& on_line) {
     buffer_.append(data);
     std::size_t start = 0;
-    for (auto nl = buffer_.find('\n', start); nl != std::string::npos;
-         nl = buffer_.find('\n', start)) {
-      on_line(std::string_view(buffer_).substr(start, nl - start));
-      start = nl + 1;
+    for (;;) {
+      const auto nl = buffer_.find('\n', start);
+      if (nl != std::string::npos && nl - start <= kMaxLine) {
+        on_line(std::string_view(buffer_).substr(start, nl - start));
+        start = nl + 1;
+      } else if (buffer_.size() - start >= kMaxLine) {
+        on_line(std::string_view(buffer_).substr(start, kMaxLine));
+        start += kMaxLine;
+      } else {
+        break;
+      }
     }
     buffer_.erase(0, start);
   }

@@ -11,6 +11,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <atomic>
 #include <cerrno>
 #include <latch>
@@ -109,6 +111,21 @@ TEST_F(core_command_runner, streams_long_output_without_losing_lines) {
   EXPECT_TRUE(runner->run(spec).ok());
   EXPECT_EQ(count, 20000);
   EXPECT_TRUE(in_order);
+}
+
+TEST_F(core_command_runner, output_without_newlines_arrives_in_bounded_pieces) {
+  // 8 MiB with no newline: delivered as 64 KiB pieces, never buffered whole.
+  CommandSpec spec = sh("head -c 8388608 /dev/zero | tr '\\0' x");
+  spec.output = OutputMode::stream;
+  std::size_t total = 0;
+  std::size_t longest = 0;
+  spec.on_line = [&](std::string_view line, bool) {
+    total += line.size();
+    longest = std::max(longest, line.size());
+  };
+  EXPECT_TRUE(runner->run(spec).ok());
+  EXPECT_EQ(total, 8u * 1024 * 1024);
+  EXPECT_EQ(longest, 64u * 1024);
 }
 
 TEST_F(core_command_runner, discard_mode_drops_output) {
