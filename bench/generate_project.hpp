@@ -83,7 +83,6 @@ inline GeneratedProject generate_project(const std::filesystem::path& dir, int f
       }
       if (i % 5 == 0) text += "      - name: postgres\n";
       if (i % 7 == 0) text += "      - name: redis\n        condition: service_started\n";
-      if (i == 0 && f == 0) text += "      - name: redis\n";
       text += "    healthcheck:\n";
       if (i % 2 == 0) {
         text += "      http: http://localhost:" + std::to_string(port) + "/healthz\n";

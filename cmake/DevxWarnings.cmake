@@ -5,10 +5,12 @@ function(devx_set_warnings target)
     -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
     -Wnull-dereference -Wimplicit-fallthrough)
   # GCC 12 reports false positives at -O2 that would fail optimised builds of correct code:
-  # -Wrestrict inside std::string operator+ (GCC bug 105329) and -Wdangling-pointer inside
-  # yaml-cpp 0.7's node/impl.h.
+  # -Wrestrict inside std::string operator+ (GCC bug 105329), -Wdangling-pointer inside
+  # yaml-cpp 0.7's node/impl.h, and -Wnull-dereference inside libstdc++ (std::function,
+  # shared_ptr) once inlined into our code.
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
-    target_compile_options(${target} PRIVATE -Wno-restrict -Wno-dangling-pointer)
+    target_compile_options(${target} PRIVATE -Wno-restrict -Wno-dangling-pointer
+                                             -Wno-null-dereference)
   endif()
   if(DEVX_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
