@@ -140,6 +140,15 @@ DEVX_API UpPlan plan_up(Context& context, const Project& project, const UpOption
 DEVX_API std::map<std::string, std::string> dependency_environment(const Project& project,
                                                                    std::string_view node, int port);
 
+// The complete environment `up` gives `service` (a service or database): the process
+// environment, env sources (secret managers are called), PORT, its dependencies' variables and
+// its own `env` (docs/orchestration.md, "Environment"). `ports` pins node ports (node → port),
+// normally those of the running project from its status; other ports are planned as by `up`.
+// Holds secrets: never print it. Used by `devx exec`.
+DEVX_API std::map<std::string, std::string> service_environment(
+    Context& context, const Project& project, std::string_view service,
+    const std::map<std::string, int>& ports = {});
+
 // Where the run state and logs of a project live: DEVX_HOME/run/<name>-<hash of root_file>/.
 DEVX_API std::filesystem::path run_directory(const Context& context, const Project& project);
 

@@ -27,6 +27,10 @@ class RotatingLog {
   // Appends `line` + '\n' (lines longer than max_bytes are cut). Errors are swallowed: a full
   // disk must not stop the service.
   void write_line(std::string_view line);
+  // Appends one output line as a record: "<UTC time, ms> <out|err> <line>", for example
+  // "2026-11-28T16:57:13.123Z out listening on :8080". The fixed-width prefix keeps the files
+  // readable with `tail -f` and lets readers merge several files by time (parse_log_record).
+  void write_record(std::int64_t time_ms, bool from_stderr, std::string_view line);
   const std::filesystem::path& path() const noexcept { return path_; }
 
  private:
@@ -39,6 +43,17 @@ class RotatingLog {
   int fd_ = -1;
   std::uint64_t size_ = 0;
 };
+
+// One line of a log file, split into its record prefix. Lines written without a prefix (by
+// write_line, or by older versions) come back with time_ms = 0, stream "out" and the whole text.
+struct LogRecord {
+  std::int64_t time_ms = 0;
+  std::string_view stream = "out";
+  std::string_view text;
+};
+LogRecord parse_log_record(std::string_view line);
+// "2026-11-28T16:57:13.123Z" (24 characters).
+std::string format_log_time(std::int64_t time_ms);
 
 // The last `capacity` lines (each cut to 4 KiB).
 class LineRing {

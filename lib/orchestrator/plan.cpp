@@ -102,7 +102,7 @@ std::string substitute_port(std::string_view target, int from, int to) {
 }
 
 Plan build_plan(Context& context, const Project& project, const UpOptions& options,
-                bool resolve_env) {
+                bool resolve_env, const std::map<std::string, int>* pinned_ports) {
   Plan plan;
   plan.up.project = project.name;
   plan.run_key = run_key(project);
@@ -244,7 +244,11 @@ Plan build_plan(Context& context, const Project& project, const UpOptions& optio
   for (auto& node : plan.nodes) {
     const auto wanted = requested_port(node);
     node.planned.requested_port = wanted;
-    if (wanted) {
+    const auto pinned = pinned_ports != nullptr ? pinned_ports->find(node.planned.name)
+                                                : std::map<std::string, int>::const_iterator();
+    if (wanted && pinned_ports != nullptr && pinned != pinned_ports->end()) {
+      node.planned.port = pinned->second;
+    } else if (wanted) {
       PortReservation reservation =
           context.ports().reserve(static_cast<std::uint16_t>(std::max(0, *wanted)));
       node.planned.port = reservation.port();
@@ -416,6 +420,18 @@ std::string UpPlan::to_json() const {
 
 UpPlan plan_up(Context& context, const Project& project, const UpOptions& options) {
   return orchestrator::build_plan(context, project, options, false).up;
+}
+
+std::map<std::string, std::string> service_environment(Context& context, const Project& project,
+                                                       std::string_view service,
+                                                       const std::map<std::string, int>& ports) {
+  UpOptions options;
+  options.only.emplace_back(service);
+  auto plan = orchestrator::build_plan(context, project, options, true, &ports);
+  for (auto& node : plan.nodes) {
+    if (node.planned.name == service) return std::move(node.env);
+  }
+  throw Error(ErrorCode::not_found, "no service or database named '" + std::string(service) + "'");
 }
 
 std::filesystem::path run_directory(const Context& context, const Project& project) {

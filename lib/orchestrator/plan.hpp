@@ -33,8 +33,10 @@ struct Plan {
 // Builds the plan. With `resolve_env`, environment sources are read (secret managers are called)
 // and NodePlan::env is complete; without, only names known without contacting anything are listed.
 // Ports are reserved; the reservations are kept in the returned plan.
+// `pinned_ports` (node → port) are taken as they are, without reserving or shifting: the ports
+// of a project that is already up (service_environment).
 Plan build_plan(Context& context, const Project& project, const UpOptions& options,
-                bool resolve_env);
+                bool resolve_env, const std::map<std::string, int>* pinned_ports = nullptr);
 
 // "<name>-<8 hex of FNV-1a(root_file)>", name restricted to [A-Za-z0-9._-].
 std::string run_key(const Project& project);

@@ -439,7 +439,7 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   void on_line(Node& n, std::string_view line, bool from_stderr) {
     {
       std::lock_guard out(n.output_mutex);
-      if (n.log) n.log->write_line(line);
+      if (n.log) n.log->write_record(unix_ms(), from_stderr, line);
       n.ring.push(line);
     }
     if (n.log_pattern && !n.log_matched.load() &&

@@ -35,11 +35,17 @@ void CancelRegistry::clear() {
   current_.reset();
 }
 
-bool CancelRegistry::cancel() {
+bool CancelRegistry::cancel(int signal) {
   std::lock_guard lock(mutex_);
   if (!current_) return false;
+  signal_ = signal;
   current_->cancel();
   return true;
+}
+
+int CancelRegistry::signal() const {
+  std::lock_guard lock(mutex_);
+  return signal_;
 }
 
 namespace {
@@ -76,7 +82,7 @@ class SignalWatcher {
     while (!stop_) {
       int sig = 0;
       if (sigwait(&set_, &sig) != 0 || sig == kWake) continue;
-      if (!cancelled && registry_.cancel()) {
+      if (!cancelled && registry_.cancel(sig)) {
         cancelled = true;
         static constexpr std::string_view note = "\ninterrupted: cancelling…\n";
         [[maybe_unused]] auto n = ::write(STDERR_FILENO, note.data(), note.size());
@@ -132,6 +138,15 @@ int run(int argc, char** argv, CancelRegistry& registry) {
   add_version_command(app, cli);
   add_config_commands(app, cli);
   add_map_command(app, cli);
+  add_up_command(app, cli);
+  add_down_command(app, cli);
+  add_ps_command(app, cli);
+  add_logs_command(app, cli);
+  add_restart_command(app, cli);
+  add_exec_command(app, cli);
+  add_run_command(app, cli);
+  add_action_command(app, cli);
+  add_supervise_command(app, cli);
 
   try {
     app.parse(argc, argv);

@@ -23,12 +23,16 @@ class CancelRegistry {
  public:
   void set(devx::Operation operation);
   void clear();
-  // Cancels the current operation; false when there is none.
-  bool cancel();
+  // Cancels the current operation; false when there is none. `signal` (SIGINT, SIGTERM) is
+  // remembered so a command can exit with 128 + signal after stopping gracefully.
+  bool cancel(int signal = 0);
+  // The signal of the last cancel(), 0 when none.
+  int signal() const;
 
  private:
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::optional<devx::Operation> current_;
+  int signal_ = 0;
 };
 
 struct Cli {
@@ -41,5 +45,16 @@ struct Cli {
 void add_version_command(CLI::App& app, Cli& cli);
 void add_config_commands(CLI::App& app, Cli& cli);
 void add_map_command(CLI::App& app, Cli& cli);
+// The lifecycle (docs/cli.md): up, down, ps, logs, restart, exec, run, action, and the hidden
+// supervise command that `up --detach` re-executes.
+void add_up_command(CLI::App& app, Cli& cli);
+void add_down_command(CLI::App& app, Cli& cli);
+void add_ps_command(CLI::App& app, Cli& cli);
+void add_logs_command(CLI::App& app, Cli& cli);
+void add_restart_command(CLI::App& app, Cli& cli);
+void add_exec_command(CLI::App& app, Cli& cli);
+void add_run_command(CLI::App& app, Cli& cli);
+void add_action_command(CLI::App& app, Cli& cli);
+void add_supervise_command(CLI::App& app, Cli& cli);
 
 }  // namespace devx::cli

@@ -7,7 +7,11 @@
 namespace devx::cli {
 
 void add_project_flags(CLI::App& command, ProjectFlags& flags) {
-  command.add_option("-f,--file", flags.file,
+  add_project_flags(command, flags, true);
+}
+
+void add_project_flags(CLI::App& command, ProjectFlags& flags, bool short_file_flag) {
+  command.add_option(short_file_flag ? "-f,--file" : "--file", flags.file,
                      "devx.yaml to use (default: found by walking up from the current directory)");
   command.add_option("--profile", flags.profile, "Apply this profile from devx.yaml");
 }

@@ -20,6 +20,8 @@ struct ProjectFlags {
 };
 
 void add_project_flags(CLI::App& command, ProjectFlags& flags);
+// Without the -f short form (for `devx logs`, where -f means --follow): only --file.
+void add_project_flags(CLI::App& command, ProjectFlags& flags, bool short_file_flag);
 
 // The absolute devx.yaml to load. Throws Error(config_not_found).
 std::filesystem::path resolve_project_file(Output& out, const ProjectFlags& flags);
