@@ -60,7 +60,7 @@ struct HealthCheck {
   std::string log;                // ECMAScript regex matched against each output line
   Milliseconds interval{1000};    // the longest gap between probes (probes back off up to it)
   Milliseconds timeout{5000};     // per probe
-  Milliseconds start_period{0};   // failures during this period do not count
+  Milliseconds start_period{30000};  // time to become healthy before failures count
   int retries = 3;                // consecutive failures (after start_period) before unhealthy
   SourceLocation location;
 };

@@ -353,7 +353,9 @@ const ObjectDesc<HealthCheck>& describe<HealthCheck>() {
        field<&HealthCheck::interval>("interval", "longest gap between probes (default 1s)"),
        field<&HealthCheck::timeout>("timeout", "deadline of one probe (default 5s)"),
        field<&HealthCheck::start_period>(
-           "start_period", "grace period after start in which failures do not count (default 0s)"),
+           "start_period",
+           "time after start in which failures do not count, so a slow start is not a failure; "
+           "a success ends it early (default 30s)"),
        field<&HealthCheck::retries>(
            "retries", "consecutive failures after start_period before unhealthy (default 3)")},
       {{"location", [](const HealthCheck& h) { return location_json(h.location); },

@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <future>
+#include <map>
 #include <sstream>
 
 namespace devx::config {
@@ -58,6 +60,53 @@ std::optional<std::string> read_file(const fs::path& path, std::string& error) {
   buffer << in.rdbuf();
   return std::move(buffer).str();
 }
+
+// A file read and parsed, possibly ahead of time on another thread.
+struct ParsedFile {
+  std::string read_error;  // set when the file could not be read
+  YAML::Node root;
+  std::optional<Diagnostic> parse_error;  // location without the file name
+};
+
+ParsedFile parse_text(const std::string& content) {
+  ParsedFile parsed;
+  try {
+    parsed.root = YAML::Load(content);
+  } catch (const YAML::Exception& e) {
+    Diagnostic error;
+    error.location = {{}, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
+    error.message = "invalid YAML: " + e.msg;
+    parsed.parse_error = std::move(error);
+  }
+  return parsed;
+}
+
+ParsedFile read_and_parse(const fs::path& file) {
+  std::string error;
+  auto content = read_file(file, error);
+  if (!content) {
+    ParsedFile failed;
+    failed.read_error = error.empty() ? std::string("unreadable") : error;
+    return failed;
+  }
+  return parse_text(*content);
+}
+
+// The file an include: entry names: relative to the including file's directory; a directory
+// means its devx.yaml; symlinks resolved so that cycles and diamonds are recognised.
+fs::path include_target(const fs::path& dir, const IncludeEntry& include) {
+  fs::path target = fs::path(include.path);
+  if (target.is_relative()) target = dir / target;
+  target = target.lexically_normal();
+  std::error_code ec;
+  if (fs::is_directory(target, ec)) target /= "devx.yaml";
+  const fs::path canonical = fs::weakly_canonical(target, ec);
+  return ec ? target : canonical;
+}
+
+// Included files are parsed ahead, in parallel, while earlier ones are decoded: parsing is most
+// of the cost of a load. At most this many files are in flight per load.
+constexpr std::size_t kMaxPrefetched = 16;
 
 class Loader {
  public:
@@ -132,34 +181,22 @@ class Loader {
                  std::vector<fs::path> chain, std::vector<std::string> env_sources,
                  const IncludeEntry* included_by, FileExtras* root_extras) {
     const bool is_root = included_by == nullptr;
-    std::string content;
-    if (text) {
-      content = *text;
-    } else {
-      std::string error;
-      auto read = read_file(file, error);
-      if (!read) {
-        if (is_root) throw Error(ErrorCode::config_not_found, "cannot read " + file.string() + ": " + error);
-        diagnostics_.push_back({Severity::error, included_by->location,
-                                "cannot read included file " + file.string() + ": " + error, {}});
-        return;
-      }
-      content = std::move(*read);
+    ParsedFile parsed = text ? parse_text(std::string(*text)) : take_parsed(file);
+    if (!parsed.read_error.empty()) {
+      const std::string& error = parsed.read_error;
+      if (is_root) throw Error(ErrorCode::config_not_found, "cannot read " + file.string() + ": " + error);
+      diagnostics_.push_back({Severity::error, included_by->location,
+                              "cannot read included file " + file.string() + ": " + error, {}});
+      return;
     }
     project_.files.push_back(file);
     loaded_.push_back(file);
-
-    YAML::Node root;
-    try {
-      root = YAML::Load(content);
-    } catch (const YAML::Exception& e) {
-      diagnostics_.push_back({Severity::error,
-                              {file.string(), e.mark.is_null() ? 0 : e.mark.line + 1,
-                               e.mark.is_null() ? 0 : e.mark.column + 1},
-                              "invalid YAML: " + e.msg,
-                              {}});
+    if (parsed.parse_error) {
+      parsed.parse_error->location.file = file.string();
+      diagnostics_.push_back(std::move(*parsed.parse_error));
       return;
     }
+    const YAML::Node root = parsed.root;
     if (root.IsNull()) return;  // an empty file is an empty project
     FileExtras local_extras;
     FileExtras& extras = is_root ? *root_extras : local_extras;
@@ -214,14 +251,12 @@ class Loader {
     for (Mock& mock : local.mocks) project_.mocks.push_back(std::move(mock));
 
     chain.push_back(file);
-    for (const IncludeEntry& include : extras.includes) {
-      fs::path target = fs::path(include.path);
-      if (target.is_relative()) target = dir / target;
-      target = target.lexically_normal();
-      std::error_code ec;
-      if (fs::is_directory(target, ec)) target /= "devx.yaml";
-      const fs::path canonical = fs::weakly_canonical(target, ec);
-      const fs::path key = ec ? target : canonical;
+    std::vector<fs::path> targets;
+    for (const IncludeEntry& include : extras.includes) targets.push_back(include_target(dir, include));
+    for (const fs::path& target : targets) prefetch(target, chain);
+    for (std::size_t i = 0; i < extras.includes.size(); ++i) {
+      const IncludeEntry& include = extras.includes[i];
+      const fs::path& key = targets[i];
       if (std::find(chain.begin(), chain.end(), key) != chain.end()) {
         std::string cycle;
         auto start = std::find(chain.begin(), chain.end(), key);
@@ -237,6 +272,22 @@ class Loader {
     }
   }
 
+  void prefetch(const fs::path& file, const std::vector<fs::path>& chain) {
+    if (prefetched_.size() >= kMaxPrefetched || prefetched_.count(file) ||
+        std::find(loaded_.begin(), loaded_.end(), file) != loaded_.end() ||
+        std::find(chain.begin(), chain.end(), file) != chain.end())
+      return;
+    prefetched_.emplace(file, std::async(std::launch::async, read_and_parse, file));
+  }
+
+  ParsedFile take_parsed(const fs::path& file) {
+    auto it = prefetched_.find(file);
+    if (it == prefetched_.end()) return read_and_parse(file);
+    ParsedFile parsed = it->second.get();
+    prefetched_.erase(it);
+    return parsed;
+  }
+
   static void add_unique(std::vector<std::string>& list, const std::string& value) {
     if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
   }
@@ -246,6 +297,8 @@ class Loader {
   std::vector<Diagnostic> diagnostics_;
   std::vector<fs::path> loaded_;
   std::vector<std::string> root_env_;
+  // Declared last: destroyed (joining any parse still running) before the rest.
+  std::map<fs::path, std::future<ParsedFile>> prefetched_;
 };
 
 }  // namespace

@@ -1,6 +1,9 @@
 // Local TCP port allocation by trial bind(): a port is usable when it can be bound on 127.0.0.1,
-// 0.0.0.0 and ::1 without SO_REUSEADDR (so TIME_WAIT leftovers and bound-but-not-listening
-// sockets count as taken, exactly as they would for the service that will bind it).
+// 0.0.0.0 and ::1 with SO_REUSEADDR, as servers bind (Python, Node, nginx, PostgreSQL, Redis all
+// set it). So a listener makes a port busy, while the TIME_WAIT leftovers of such a server that
+// was just stopped do not: `devx down && devx up` keeps its ports instead of shifting them.
+// A reservation is held without SO_REUSEADDR where possible, so other processes' probes see it
+// as taken; our own reservations are also tracked explicitly.
 #include <devx/error.hpp>
 #include <devx/ports.hpp>
 
@@ -51,12 +54,16 @@ enum class BindResult { ok, in_use, denied, unavailable };
 
 // Binds a fresh TCP socket to addr:port. `keep` receives the socket when binding succeeded.
 BindResult try_bind(int family, const char* address, std::uint16_t port, UniqueFd* keep,
-                    int* error) {
+                    int* error, bool reuse = true) {
   UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) {
     *error = errno;
     // No IPv6 in this kernel / namespace: nothing can listen there either.
     return errno == EAFNOSUPPORT ? BindResult::unavailable : BindResult::in_use;
+  }
+  if (reuse) {
+    const int on = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   }
   int rc = 0;
   if (family == AF_INET6) {
@@ -115,6 +122,11 @@ Probe probe(std::uint16_t port, bool keep) {
       out.result = r;
       return out;
     }
+  }
+  if (keep) {
+    // Held exclusively when no TIME_WAIT leftover prevents it.
+    out.result = try_bind(AF_INET, "127.0.0.1", port, &out.held, &error, false);
+    if (out.result == BindResult::ok) return out;
   }
   out.result = try_bind(AF_INET, "127.0.0.1", port, keep ? &out.held : nullptr, &error);
   return out;

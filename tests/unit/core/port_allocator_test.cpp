@@ -16,8 +16,10 @@ namespace {
 // A listening socket on 127.0.0.1 (port 0: kernel-chosen), closed on destruction.
 class Listener {
  public:
-  explicit Listener(std::uint16_t port = 0, const char* address = "127.0.0.1") {
+  explicit Listener(std::uint16_t port = 0, const char* address = "127.0.0.1", bool reuse = false) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int on = 1;
+    if (reuse) ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
@@ -31,6 +33,7 @@ class Listener {
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
   bool bound() const { return bound_; }
+  int fd() const { return fd_; }
   std::uint16_t port() const { return port_; }
 
  private:
@@ -54,6 +57,30 @@ TEST(core_port_allocator, a_port_bound_on_the_wildcard_is_busy_too) {
   const Listener busy(0, "0.0.0.0");
   ASSERT_TRUE(busy.bound());
   EXPECT_FALSE(ports->is_free(busy.port()));
+}
+
+TEST(core_port_allocator, a_port_left_in_time_wait_by_a_stopped_server_is_free) {
+  auto ports = make_system_port_allocator();
+  std::uint16_t port = 0;
+  {
+    const Listener server(0, "127.0.0.1", /*reuse=*/true);  // as servers bind
+    ASSERT_TRUE(server.bound());
+    port = server.port();
+    const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    const int accepted = ::accept(server.fd(), nullptr, nullptr);
+    ASSERT_GE(accepted, 0);
+    ::close(accepted);  // the server side closes first: its end of the connection is TIME_WAIT
+    char byte = 0;
+    EXPECT_EQ(::read(client, &byte, 1), 0);
+    ::close(client);
+  }
+  EXPECT_TRUE(ports->is_free(port));
+  EXPECT_EQ(ports->reserve(port, 0).port(), port);
 }
 
 TEST(core_port_allocator, free_port_is_reserved_as_requested) {
