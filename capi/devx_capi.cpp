@@ -12,7 +12,9 @@
 #include <devx/context.hpp>
 #include <devx/devx.hpp>
 #include <devx/error.hpp>
+#include <devx/event_queue.hpp>
 #include <devx/events.hpp>
+#include <devx/orchestrator.hpp>
 #include <devx/topology.hpp>
 
 #include <boost/json.hpp>
@@ -45,10 +47,26 @@ struct devx_context {
   // Operations started through the C ABI: devx_context_free cancels and waits for them.
   std::mutex mutex;
   std::vector<devx::Operation> operations;
+  // Sessions made through the C ABI: devx_context_free stops those still alive (a safety net for
+  // callers that free the context first; the contract is to free sessions before).
+  std::vector<std::weak_ptr<devx::Session>> sessions;
 };
 
 struct devx_project {
   devx::Project project;
+};
+
+// A devx::Session plus the bounded queue its events are polled from. The queue is fed by a
+// Session::subscribe listener (on library threads) and wakes the context's event fd.
+struct devx_session {
+  devx_context* ctx = nullptr;
+  std::shared_ptr<devx::Session> session;
+  std::shared_ptr<devx::EventQueue> queue;
+  int listener = 0;
+  // Operations started through this handle: devx_session_free cancels and waits for them, and
+  // devx_session_next_event does not report the end while one runs.
+  std::mutex mutex;
+  std::vector<devx::Operation> operations;
 };
 
 namespace {
@@ -272,6 +290,65 @@ devx::LoadOptions parse_load_options(const char* text) {
   return options;
 }
 
+std::vector<std::string> expect_string_list(std::string_view what, std::string_view key,
+                                            const json::value& value) {
+  if (!value.is_array()) wrong_type(what, key, "an array of strings", value);
+  std::vector<std::string> out;
+  for (const auto& entry : value.as_array()) {
+    if (!entry.is_string()) wrong_type(what, std::string(key) + "[]", "a string", entry);
+    out.emplace_back(entry.as_string().data(), entry.as_string().size());
+  }
+  return out;
+}
+
+// {"v":1,"only":[…],"keep_going":bool,"container_engine":"podman"|"docker"|""}
+// (docs/schemas/session-options.schema.json)
+devx::UpOptions parse_session_options(const char* text) {
+  constexpr std::string_view what = "session options";
+  constexpr std::string_view allowed = "v, only, keep_going, container_engine";
+  devx::UpOptions options;
+  for (const auto& [key, value] : parse_options(text, what)) {
+    std::string storage;
+    if (key == "v") continue;
+    if (key == "only") {
+      options.only = expect_string_list(what, key, value);
+    } else if (key == "keep_going") {
+      if (!value.is_bool()) wrong_type(what, key, "a boolean", value);
+      options.keep_going = value.as_bool();
+    } else if (key == "container_engine") {
+      options.container_engine = expect_string(what, key, value, storage);
+      if (options.container_engine != "" && options.container_engine != "podman" &&
+          options.container_engine != "docker") {
+        throw invalid_argument(std::string(what) + ": unknown \"container_engine\" \"" +
+                                   options.container_engine + "\"",
+                               "use podman, docker, or \"\" to detect one");
+      }
+    } else {
+      unknown_key(what, key, allowed);
+    }
+  }
+  return options;
+}
+
+// {"v":1,"volumes":bool,"only":[…]} (docs/schemas/stop-options.schema.json)
+devx::StopOptions parse_stop_options(const char* text) {
+  constexpr std::string_view what = "stop options";
+  constexpr std::string_view allowed = "v, volumes, only";
+  devx::StopOptions options;
+  for (const auto& [key, value] : parse_options(text, what)) {
+    if (key == "v") continue;
+    if (key == "volumes") {
+      if (!value.is_bool()) wrong_type(what, key, "a boolean", value);
+      options.remove_volumes = value.as_bool();
+    } else if (key == "only") {
+      options.only = expect_string_list(what, key, value);
+    } else {
+      unknown_key(what, key, allowed);
+    }
+  }
+  return options;
+}
+
 std::filesystem::path require_path(const char* path, const char* name) {
   require(path, name);
   if (*path == '\0') throw invalid_argument(std::string(name) + " must not be empty");
@@ -348,6 +425,14 @@ extern "C" DEVX_EXPORT void devx_context_free(devx_context_t* ctx) {
     }
     for (auto& operation : operations) operation.cancel();
     for (auto& operation : operations) operation.wait();
+    std::vector<std::weak_ptr<devx::Session>> sessions;
+    {
+      std::lock_guard lock(ctx->mutex);
+      sessions.swap(ctx->sessions);
+    }
+    for (auto& weak : sessions) {
+      if (auto session = weak.lock()) session->down().wait();
+    }
   } catch (...) {
     // The Context destructor below still joins every thread it owns.
   }
@@ -589,4 +674,203 @@ extern "C" DEVX_EXPORT void devx_op_free(devx_op_t* op) {
     op->slot->user_data = nullptr;
   }
   delete op;
+}
+
+// ---- sessions (`devx up`)
+// -------------------------------------------------------------------------
+
+namespace {
+
+// An operation of `session`, registered with its context (devx_context_free cancels it) and its
+// handle (devx_session_free cancels it).
+devx_op_t* adopt_session_operation(devx_session_t* session, devx::Operation operation) {
+  auto handle =
+      std::make_unique<devx_op>(devx_op{operation, std::make_shared<CallbackSlot>(), std::nullopt});
+  {
+    std::lock_guard lock(session->ctx->mutex);
+    std::erase_if(session->ctx->operations, [](const devx::Operation& op) { return op.done(); });
+    session->ctx->operations.push_back(operation);
+  }
+  {
+    std::lock_guard lock(session->mutex);
+    std::erase_if(session->operations, [](const devx::Operation& op) { return op.done(); });
+    session->operations.push_back(std::move(operation));
+  }
+  return handle.release();
+}
+
+bool alive(devx::ServiceState state) {
+  using devx::ServiceState;
+  switch (state) {
+    case ServiceState::pending:
+    case ServiceState::starting:
+    case ServiceState::running:
+    case ServiceState::healthy:
+    case ServiceState::unhealthy:
+    case ServiceState::stopping:
+      return true;
+    case ServiceState::completed:
+    case ServiceState::failed:
+    case ServiceState::stopped:
+      return false;
+  }
+  return true;
+}
+
+// Nothing more can happen until the caller starts something: no operation of the handle runs and
+// no node is alive.
+bool quiescent(devx_session_t* session) {
+  {
+    std::lock_guard lock(session->mutex);
+    for (const auto& op : session->operations) {
+      if (!op.done()) return false;
+    }
+  }
+  for (const auto& status : session->session->status()) {
+    if (alive(status.state)) return false;
+  }
+  return true;
+}
+
+constexpr std::chrono::milliseconds kSessionPollSlice{50};
+
+}  // namespace
+
+extern "C" DEVX_EXPORT devx_status_t devx_up_plan(char** out_json, devx_context_t* ctx,
+                                                  const devx_project_t* project,
+                                                  const char* options_json, devx_error_t** err) {
+  return guard(err, [&] {
+    require(out_json, "out_json");
+    require(ctx, "ctx");
+    require(project, "project");
+    auto options = parse_session_options(options_json);
+    *out_json = copy_string(devx::plan_up(*ctx->context, project->project, options).to_json());
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_session_new(devx_session_t** out, devx_context_t* ctx,
+                                                      const devx_project_t* project,
+                                                      const char* options_json,
+                                                      devx_error_t** err) {
+  return guard(err, [&] {
+    require(out, "out");
+    require(ctx, "ctx");
+    require(project, "project");
+    auto options = parse_session_options(options_json);
+    auto handle = std::make_unique<devx_session>();
+    handle->ctx = ctx;
+    handle->queue = std::make_shared<devx::EventQueue>(devx::EventQueue::kDefaultCapacity,
+                                                       ctx->context->event_fd());
+    handle->session = devx::Session::create(*ctx->context, project->project, std::move(options));
+    handle->listener = handle->session->subscribe(
+        [queue = handle->queue](const devx::Event& event) { queue->push(event); });
+    {
+      std::lock_guard lock(ctx->mutex);
+      std::erase_if(ctx->sessions, [](const auto& weak) { return weak.expired(); });
+      ctx->sessions.push_back(handle->session);
+    }
+    *out = handle.release();
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_session_up_start(devx_op_t** out, devx_session_t* session,
+                                                           devx_error_t** err) {
+  return guard(err, [&] {
+    require(out, "out");
+    require(session, "session");
+    *out = adopt_session_operation(session, session->session->up());
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_session_down_start(devx_op_t** out,
+                                                             devx_session_t* session,
+                                                             const char* options_json,
+                                                             devx_error_t** err) {
+  return guard(err, [&] {
+    require(out, "out");
+    require(session, "session");
+    auto options = parse_stop_options(options_json);
+    *out = adopt_session_operation(session, session->session->down(std::move(options)));
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_session_restart_start(devx_op_t** out,
+                                                                devx_session_t* session,
+                                                                const char* service,
+                                                                devx_error_t** err) {
+  return guard(err, [&] {
+    require(out, "out");
+    require(session, "session");
+    require(service, "service");
+    if (*service == '\0') throw invalid_argument("service must not be empty");
+    *out = adopt_session_operation(session, session->session->restart(service));
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_session_status(char** out_json,
+                                                         const devx_session_t* session,
+                                                         devx_error_t** err) {
+  return guard(err, [&] {
+    require(out_json, "out_json");
+    require(session, "session");
+    *out_json = copy_string(session->session->status_json());
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_session_next_event(devx_next_event_t* out_kind,
+                                                             char** out_json,
+                                                             devx_session_t* session,
+                                                             int timeout_ms, devx_error_t** err) {
+  return guard(err, [&] {
+    require(out_kind, "out_kind");
+    require(out_json, "out_json");
+    require(session, "session");
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
+    for (;;) {
+      // Served in slices so the end (an operation finishing, the last node stopping) is noticed
+      // while waiting.
+      auto slice = kSessionPollSlice;
+      if (timeout_ms >= 0) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
+        slice = std::max(std::chrono::milliseconds(0), std::min(slice, left));
+      }
+      if (auto event = session->queue->pop(slice)) {
+        *out_json = copy_string(event->to_json());
+        *out_kind = DEVX_EVENT_READY;
+        return;
+      }
+      if (session->queue->size() == 0 && quiescent(session)) {
+        *out_json = nullptr;
+        *out_kind = DEVX_EVENT_END;
+        return;
+      }
+      if (timeout_ms >= 0 && clock::now() >= deadline) {
+        *out_json = nullptr;
+        *out_kind = DEVX_EVENT_TIMEOUT;
+        return;
+      }
+    }
+  });
+}
+
+extern "C" DEVX_EXPORT void devx_session_free(devx_session_t* session) {
+  if (session == nullptr) return;
+  try {
+    std::vector<devx::Operation> operations;
+    {
+      std::lock_guard lock(session->mutex);
+      operations.swap(session->operations);
+    }
+    // A running `up` stops (and stops what it started) when cancelled; down/restart finish.
+    for (auto& operation : operations) operation.cancel();
+    for (auto& operation : operations) operation.wait();
+    // Synchronously: every node still running is stopped before this returns.
+    session->session->down().wait();
+    session->session->unsubscribe(session->listener);
+  } catch (...) {
+    // The Session's destructor stops what is left when its last reference goes.
+  }
+  session->queue->close();
+  delete session;
 }

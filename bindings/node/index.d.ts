@@ -215,3 +215,98 @@ export function startLoadProject(path?: string, options?: LoadOptions): Operatio
 export function validate(path?: string, options?: LoadOptions): Diagnostic[];
 export function configSchema(): string;
 export function findProject(dir?: string): string;
+
+// ---- sessions (`devx up`) ----
+
+export type ServiceState = 'pending' | 'starting' | 'running' | 'healthy' | 'unhealthy' |
+  'completed' | 'failed' | 'stopping' | 'stopped';
+
+/** One node of a session (docs/schemas/status.schema.json). */
+export interface ServiceStatus {
+  name: string;
+  kind: 'service' | 'database';
+  runtime: string;
+  state: ServiceState;
+  /** Host processes; 0 otherwise. */
+  pid: number;
+  container: string;
+  /** After shifting a busy port. */
+  port: number | null;
+  restarts: number;
+  started_at_ms: number;
+  exit_code: number | null;
+  message: string;
+}
+
+export interface StatusDocument {
+  v: number;
+  project: string;
+  services: ServiceStatus[];
+}
+
+export interface UpOptions extends LoadOptions {
+  /** Nodes to bring up, with what they depend on; default: all. */
+  only?: string[];
+  /** On a failure, keep what already runs. */
+  keepGoing?: boolean;
+  /** 'podman' | 'docker' | '' (detect). */
+  containerEngine?: string;
+}
+
+export interface StopOptions {
+  /** Remove database data/volumes too (kept by default). */
+  volumes?: boolean;
+  /** Stop just these nodes. */
+  only?: string[];
+}
+
+/**
+ * A project brought up by this process. Emits the session's events — 'state', 'log' (one per
+ * output line, source = node), 'warning' (restarts, port shifts, dropped log lines), 'plan', and
+ * 'event' for every one — polled on a timer (library threads never call into JS).
+ */
+export class Session extends EventEmitter {
+  readonly closed: boolean;
+  /** Resolves with the services' status once every node is ready. */
+  up(): Promise<ServiceStatus[]>;
+  down(options?: StopOptions): Promise<ServiceStatus[]>;
+  /** Resolves with the node's status once it is ready again; NotFoundError for unknown nodes. */
+  restart(name: string): Promise<ServiceStatus | undefined>;
+  status(): ServiceStatus[];
+  statusDocument(): StatusDocument;
+  /** Stops everything, then frees the session. Idempotent. */
+  close(): Promise<void>;
+  on(event: 'event' | 'log' | 'state' | 'warning' | 'plan' | 'progress',
+     listener: (event: DevxEvent) => void): this;
+  once(event: 'event' | 'log' | 'state' | 'warning' | 'plan' | 'progress',
+       listener: (event: DevxEvent) => void): this;
+}
+
+/** Brings `project` (a Project or a path) up; resolves once every node is ready. */
+export function up(project: Project | string, options?: UpOptions): Promise<Session>;
+
+export interface UpPlanNode {
+  name: string;
+  kind: 'service' | 'database';
+  runtime: string;
+  argv: string[];
+  cwd: string;
+  requested_port: number | null;
+  port: number | null;
+  /** `reason`: "api service_healthy (http http://127.0.0.1:8080/health)". */
+  waits_for: Array<{ name: string; condition: string; reason?: string }>;
+  env_names: string[];
+  env_sources: string[];
+  healthcheck: string | null;
+  wave: number;
+}
+
+export interface UpPlan {
+  v: number;
+  project: string;
+  nodes: UpPlanNode[];
+  warnings: string[];
+}
+
+/** What up() would do, without starting anything (--dry-run). */
+export function plan(project: Project, options?: UpOptions): UpPlan;

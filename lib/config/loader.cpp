@@ -14,7 +14,6 @@
 #include <fstream>
 #include <future>
 #include <map>
-#include <sstream>
 
 namespace devx::config {
 namespace {
@@ -36,19 +35,16 @@ std::string current_user(const LoadOptions& options) {
   return "dev";
 }
 
-// Configuration files are small; the cap keeps an include of /dev/zero or a huge file from
-// exhausting memory.
-constexpr std::uintmax_t kMaxFileSize = 16 * 1024 * 1024;
+// Configuration files are small; the cap keeps an include of a huge file (or of /dev/zero)
+// from exhausting memory. Regular files and pipes are read (`-f <(generate-config)` passes a
+// pipe); devices, sockets and directories are refused.
+constexpr std::size_t kMaxFileSize = 16 * 1024 * 1024;
 
 std::optional<std::string> read_file(const fs::path& path, std::string& error) {
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
-  if (!ec && fs::exists(status) && !fs::is_regular_file(status)) {
+  if (!ec && fs::exists(status) && !fs::is_regular_file(status) && !fs::is_fifo(status)) {
     error = "not a regular file";
-    return std::nullopt;
-  }
-  if (!ec && fs::exists(status) && fs::file_size(path, ec) > kMaxFileSize && !ec) {
-    error = "larger than 16 MiB";
     return std::nullopt;
   }
   std::ifstream in(path, std::ios::binary);
@@ -56,9 +52,16 @@ std::optional<std::string> read_file(const fs::path& path, std::string& error) {
     error = std::strerror(errno);
     return std::nullopt;
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return std::move(buffer).str();
+  std::string content;
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    content.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (content.size() > kMaxFileSize) {
+      error = "larger than 16 MiB";
+      return std::nullopt;
+    }
+  }
+  return content;
 }
 
 // A file read and parsed, possibly ahead of time on another thread.

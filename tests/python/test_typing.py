@@ -35,6 +35,26 @@ async def main(path: str) -> str:
         p = await devx.Project.load_async(path, context=ctx)
         return p.render_map("dot") + op.result().to_json() + devx.config_schema()
 
+def session_states(project: devx.Project) -> list[str]:
+    plan: dict[str, object] = devx.plan(project, only=["api"])
+    with devx.up(project, keep_going=False) as session:
+        statuses: list[devx.ServiceStatus] = session.status()
+        restarted: devx.ServiceStatus = session.restart("api")
+        for ev in session.events(timeout=0.5):
+            print(ev.type, ev.source, ev.message)
+        pids: list[int] = [s.pid for s in statuses] + [restarted.pid]
+        return [s.state for s in statuses] + [str(p) for p in pids] + [str(plan["v"])]
+
+async def session_async(project: devx.Project) -> int:
+    session = devx.up(project)
+    statuses = await session.up_async()
+    async for ev in session.aevents():
+        print(ev.type)
+        break
+    await session.down_async()
+    session.close()
+    return len(statuses)
+
 asyncio.run(main("."))
 '''
 

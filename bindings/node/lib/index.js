@@ -148,6 +148,7 @@ class Context {
     if (logLevel !== undefined) options.log_level = String(logLevel);
     this._handle = call(native.context_new, JSON.stringify(options));
     this._operations = new Set();
+    this._sessions = new Set();
     this._token = {};
     finalizer.register(this, { free: native.context_free, handle: this._handle }, this._token);
   }
@@ -164,6 +165,9 @@ class Context {
   // Cancels and waits for this context's operations, then frees it. Idempotent.
   close() {
     if (this._handle === null) return;
+    // Sessions first: freeing one stops its processes synchronously (devx_session_free).
+    for (const session of this._sessions) session._free();
+    this._sessions.clear();
     for (const op of this._operations) op._abandon();
     this._operations.clear();
     finalizer.unregister(this._token);
@@ -420,6 +424,207 @@ function findProject(dir = '.') {
   return call(native.project_find, pathArg(dir, 'dir'));
 }
 
+// ---- sessions (`devx up`) ------------------------------------------------------------------------
+
+const SESSION_POLL_MIN_MS = 1;
+const SESSION_POLL_MAX_MS = 50;
+
+function sessionOptionsJson({ only, keepGoing, containerEngine } = {}) {
+  const options = { v: 1 };
+  if (only !== undefined && only !== null) {
+    if (!Array.isArray(only)) throw invalidArgument('only must be an array of node names');
+    options.only = only.map(String);
+  }
+  if (keepGoing !== undefined) options.keep_going = Boolean(keepGoing);
+  if (containerEngine !== undefined && containerEngine !== null) {
+    options.container_engine = String(containerEngine);
+  }
+  return JSON.stringify(options);
+}
+
+function stopOptionsJson({ volumes, only } = {}) {
+  const options = { v: 1 };
+  if (volumes !== undefined) options.volumes = Boolean(volumes);
+  if (only !== undefined && only !== null) {
+    if (!Array.isArray(only)) throw invalidArgument('only must be an array of node names');
+    options.only = only.map(String);
+  }
+  return JSON.stringify(options);
+}
+
+async function projectArg(project, options) {
+  if (project instanceof Project) return project;
+  return loadProject(project, options);
+}
+
+// A project brought up by this process (devx.up). An EventEmitter of every event of the session
+// since it was created (listeners attached right after `await devx.up()` get the start's too) —
+// 'state' (data: the node's status), 'log' (one per output line, source = node), 'warning'
+// (restarts, port shifts, dropped log lines), 'plan', and 'event' for every one — read by polling
+// devx_session_next_event on a timer: library threads never call into JS. The poll timer does not
+// keep Node alive on its own. close() stops everything; so does closing the context.
+class Session extends EventEmitter {
+  constructor(context, handle) {
+    super();
+    this._context = context;
+    this._handle = handle;
+    this._token = {};
+    this._timer = null;
+    this._delay = SESSION_POLL_MIN_MS;
+    this._polling = false;
+    finalizer.register(this, { free: native.session_free, handle }, this._token);
+    context._sessions.add(this);
+  }
+
+  // The library queues the session's events from its creation on; polling starts only once the
+  // caller holds the session (after `await devx.up()`), so listeners attached right then still
+  // see every event of the start.
+  _startPolling() {
+    if (this._polling) return;
+    this._polling = true;
+    this._schedule(0);
+  }
+
+  get closed() {
+    return this._handle === null;
+  }
+
+  _nativeHandle() {
+    if (this._handle === null) throw invalidArgument('the session is closed');
+    return this._handle;
+  }
+
+  _schedule(delay) {
+    if (this._handle === null) return;
+    this._timer = setTimeout(() => this._poll(), delay);
+    this._timer.unref();
+  }
+
+  _poll() {
+    this._timer = null;
+    if (this._handle === null) return;
+    let progressed = false;
+    for (let i = 0; i < 1000 && this._handle !== null; i++) {
+      let next;
+      try {
+        next = call(native.session_next_event, this._handle, 0);
+      } catch (err) {
+        break;
+      }
+      if (typeof next !== 'string') break;
+      progressed = true;
+      const event = JSON.parse(next);
+      this.emit('event', event);
+      if (EVENT_TYPES.has(event.type)) this.emit(event.type, event);
+    }
+    this._delay = progressed ? SESSION_POLL_MIN_MS : Math.min(this._delay * 2, SESSION_POLL_MAX_MS);
+    this._schedule(this._delay);
+  }
+
+  _operation(kind, handle, convert) {
+    // Events seen on the operation are also in the session's stream; the session emits them.
+    return new Operation(this._context, handle, kind, convert).result;
+  }
+
+  // Brings the project up; resolves with the services' status once every node is ready.
+  up() {
+    try {
+      return this._operation('up', call(native.session_up_start, this._nativeHandle()),
+        (json) => JSON.parse(json).services);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  // Stops in reverse dependency order; { volumes, only }. Resolves with the services' status.
+  down(options = {}) {
+    try {
+      return this._operation('down', call(native.session_down_start, this._nativeHandle(),
+        stopOptionsJson(options)), (json) => JSON.parse(json).services);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  // Stops one node and starts it again; resolves with its status once it is ready again.
+  restart(name) {
+    try {
+      return this._operation('restart', call(native.session_restart_start, this._nativeHandle(),
+        String(name)), (json) => JSON.parse(json).services.find((s) => s.name === name));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  // The status document {v, project, services: [...]} (docs/schemas/status.schema.json).
+  statusDocument() {
+    return JSON.parse(call(native.session_status, this._nativeHandle()));
+  }
+
+  // One object per node: { name, kind, runtime, state, pid, container, port, restarts,
+  // started_at_ms, exit_code, message }.
+  status() {
+    return this.statusDocument().services;
+  }
+
+  _free() {
+    if (this._handle === null) return;
+    if (this._timer) clearTimeout(this._timer);
+    this._timer = null;
+    finalizer.unregister(this._token);
+    const handle = this._handle;
+    this._handle = null;
+    this._context._sessions.delete(this);
+    native.session_free(handle); // stops what still runs, synchronously
+  }
+
+  // Stops everything (down, awaited without blocking the event loop), then frees the session.
+  // Idempotent; resolves once no process of the session is left.
+  async close() {
+    if (this._handle === null) return;
+    try {
+      await this.down();
+    } catch (_) {
+      // session_free below stops whatever down could not.
+    }
+    if (this._handle !== null) this._poll();
+    this._free();
+  }
+}
+if (typeof Symbol.asyncDispose === 'symbol') {
+  Session.prototype[Symbol.asyncDispose] = Session.prototype.close;
+}
+
+// Promise<Session>: brings `project` (a Project, or a path to load) up and resolves once every
+// node is ready. options: { only, keepGoing, containerEngine, context, profile }. On failure the
+// session is closed and the promise rejects (CommandFailedError with details {node, exit_code,
+// last_lines, log_file}, …).
+async function up(project, options = {}) {
+  const context = contextOf(options);
+  const optionsJson = sessionOptionsJson(options);
+  const proj = await projectArg(project, options);
+  const session = new Session(context,
+    call(native.session_new, context.handle, proj._nativeHandle(), optionsJson));
+  try {
+    await session.up();
+  } catch (err) {
+    await session.close();
+    throw err;
+  }
+  // The first poll runs after the caller's continuation, which may attach listeners.
+  session._startPolling();
+  return session;
+}
+
+// The plan `up` would follow, without starting anything: {v, project, nodes, warnings}
+// (docs/schemas/up-plan.schema.json). `project` must be a loaded Project.
+function plan(project, options = {}) {
+  const context = contextOf(options);
+  if (!(project instanceof Project)) throw invalidArgument('plan() needs a loaded Project');
+  return JSON.parse(call(native.up_plan, context.handle, project._nativeHandle(),
+    sessionOptionsJson(options)));
+}
+
 function version() {
   return native.version();
 }
@@ -441,6 +646,9 @@ module.exports = {
   validate,
   configSchema,
   findProject,
+  Session,
+  up,
+  plan,
   errorClass,
   errorCodes: Object.freeze(Object.fromEntries(
     Object.entries(errorClasses).map(([code, cls]) => [code, cls]))),

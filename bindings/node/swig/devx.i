@@ -12,8 +12,9 @@
  *    typed DevxError subclass; the devx_error_t is freed here.
  *  - strings returned by the library (devx_owned_str) become JS strings and are freed with
  *    devx_string_free here.
- *  - handles (context, project, op) come back as SWIG pointer objects that JS must free
- *    explicitly (context_free, project_free, op_free): SWIG does not own them.
+ *  - handles (context, project, op, session) come back as SWIG pointer objects that JS must
+ *    free explicitly (context_free, project_free, op_free, session_free): SWIG does not own
+ *    them.
  */
 %module devx_native
 
@@ -32,6 +33,8 @@ typedef char devx_owned_str;
 %nodefaultdtor devx_project;
 %nodefaultctor devx_op;
 %nodefaultdtor devx_op;
+%nodefaultctor devx_session;
+%nodefaultdtor devx_session;
 typedef char devx_owned_str;
 
 /* ---- typemaps ---------------------------------------------------------------------------- */
@@ -95,6 +98,7 @@ typedef char devx_owned_str;
 %rename(project_free) devx_project_free;
 %rename(op_free) devx_op_free;
 %rename(op_cancel) devx_op_cancel;
+%rename(session_free) devx_session_free;
 %rename("$ignore", %$isfunction, regextarget=1) "^devx_";
 %include <devx/devx.h>
 
@@ -181,6 +185,58 @@ int devxjs_op_done(devx_op_t *op) {
   int done = 0;
   devx_op_wait(&done, op, 0);
   return done;
+}
+
+/* ---- sessions (`devx up`) ---- */
+
+devx_owned_str *devxjs_up_plan(devx_context_t *ctx, const devx_project_t *project,
+                               const char *options_json, devx_error_t **err) {
+  char *out = NULL;
+  devx_up_plan(&out, ctx, project, options_json, err);
+  return out;
+}
+
+devx_session_t *devxjs_session_new(devx_context_t *ctx, const devx_project_t *project,
+                                   const char *options_json, devx_error_t **err) {
+  devx_session_t *session = NULL;
+  devx_session_new(&session, ctx, project, options_json, err);
+  return session;
+}
+
+devx_op_t *devxjs_session_up_start(devx_session_t *session, devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_session_up_start(&op, session, err);
+  return op;
+}
+
+devx_op_t *devxjs_session_down_start(devx_session_t *session, const char *options_json,
+                                     devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_session_down_start(&op, session, options_json, err);
+  return op;
+}
+
+devx_op_t *devxjs_session_restart_start(devx_session_t *session, const char *service,
+                                        devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_session_restart_start(&op, session, service, err);
+  return op;
+}
+
+devx_owned_str *devxjs_session_status(const devx_session_t *session, devx_error_t **err) {
+  char *out = NULL;
+  devx_session_status(&out, session, err);
+  return out;
+}
+
+/* As op_next_event: the event JSON, or DEVX_EVENT_TIMEOUT / DEVX_EVENT_END. */
+devx_next_event_t devxjs_session_next_event(devx_session_t *session, int timeout_ms,
+                                            char **next_event_json, devx_error_t **err) {
+  devx_next_event_t kind = DEVX_EVENT_TIMEOUT;
+  if (devx_session_next_event(&kind, next_event_json, session, timeout_ms, err) != DEVX_OK) {
+    return DEVX_EVENT_END;
+  }
+  return kind;
 }
 
 /* The result JSON; call after the operation ended (it would block until then). */

@@ -17,6 +17,8 @@ import json
 import os
 import select
 import threading
+import time
+import weakref
 from pathlib import Path
 from typing import (
     Any,
@@ -52,6 +54,7 @@ from ._devx import (
     Project,
     RestartPolicy,
     Service,
+    ServiceStatus,
     SourceLocation,
     SyncMapping,
     Tunnel,
@@ -213,6 +216,7 @@ class Context:
             log_level=log_level,
         )
         self._watchers: Dict[asyncio.AbstractEventLoop, _FdWatcher] = {}
+        self._sessions: "weakref.WeakSet[Session]" = weakref.WeakSet()
 
     @property
     def home(self) -> Path:
@@ -235,7 +239,10 @@ class Context:
         return int(self._native.event_fd())
 
     def close(self) -> None:
-        """Cancels and waits for this context's operations, then frees it. Idempotent."""
+        """Stops this context's sessions, cancels and waits for its operations, then frees it.
+        Idempotent."""
+        for session in list(self._sessions):
+            session.close()
         for watcher in list(self._watchers.values()):
             watcher.detach()
         self._watchers.clear()
@@ -396,6 +403,214 @@ def default_context() -> Context:
         return _default_context_instance
 
 
+# ---- sessions (`devx up`) ------------------------------------------------------------------------
+
+
+def _as_project(project: Union[Project, PathLike]) -> Project:
+    return project if isinstance(project, Project) else load(project)
+
+
+class Session:
+    """A project brought up by this process (``devx.up``). It owns its services: ``close()`` (or
+    leaving the ``with`` block, even through an exception) stops every process it started.
+
+        with devx.up(project) as session:      # up on enter, waits until every node is ready
+            for s in session.status(): print(s.name, s.state, s.pid)
+            session.restart("api")
+        # everything is stopped here
+
+    Events (state changes, one ``log`` event per output line, warnings) are queued from the
+    session's creation on, bounded: a consumer that falls behind loses the oldest log lines and
+    gets a ``warning`` saying how many. Read them with ``events()`` or ``async for … in
+    aevents()``. The methods are not meant to be called from several threads at once."""
+
+    def __init__(self, project: Union[Project, PathLike], *, only: Optional[List[str]] = None,
+                 keep_going: bool = False, container_engine: Optional[str] = None,
+                 context: Optional[Context] = None) -> None:
+        self._context = context or default_context()
+        self._native = _devx.Session(self._context._native, _as_project(project),
+                                     None if only is None else list(only), keep_going,
+                                     container_engine)
+        self._context._sessions.add(self)
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._native.closed)
+
+    # ---- lifecycle ----
+
+    def up_start(self) -> "Operation[List[ServiceStatus]]":
+        """Starts bringing the project up; the operation's result is ``status()`` once every
+        node is ready. Its events are the plan, state changes and warnings of the start."""
+        return Operation(self._native.up(), self._context, lambda _op: self.status())
+
+    def up(self) -> List[ServiceStatus]:
+        """Brings the project up and waits (GIL released) until every node is ready. Raises
+        ``CommandFailedError`` (``details``: node, exit_code, last_lines, log_file) when a node
+        fails; what was started is then stopped again unless ``keep_going``."""
+        return self.up_start().result()
+
+    async def up_async(self, on_event: Optional[Callable[[Event], None]] = None
+                       ) -> List[ServiceStatus]:
+        """``up`` awaited through the context's event fd (no thread); cancelling the task
+        cancels the start, which stops what it started."""
+        return await self.up_start().result_async(on_event)
+
+    def down_start(self, *, volumes: bool = False,
+                   only: Optional[List[str]] = None) -> "Operation[List[ServiceStatus]]":
+        return Operation(self._native.down(volumes, None if only is None else list(only)),
+                         self._context, lambda _op: self.status())
+
+    def down(self, *, volumes: bool = False, only: Optional[List[str]] = None
+             ) -> List[ServiceStatus]:
+        """Stops in reverse dependency order (SIGTERM, grace period, SIGKILL); database data is
+        kept unless ``volumes``; ``only`` stops just those nodes. The session can go up again."""
+        return self.down_start(volumes=volumes, only=only).result()
+
+    async def down_async(self, *, volumes: bool = False,
+                         only: Optional[List[str]] = None) -> List[ServiceStatus]:
+        return await self.down_start(volumes=volumes, only=only).result_async()
+
+    def restart_start(self, name: str) -> "Operation[ServiceStatus]":
+        return Operation(self._native.restart(name), self._context,
+                         lambda _op: self.service(name))
+
+    def restart(self, name: str) -> ServiceStatus:
+        """Stops one node and starts it again; returns its status once it is ready again.
+        Raises ``NotFoundError`` for an unknown node."""
+        return self.restart_start(name).result()
+
+    async def restart_async(self, name: str) -> ServiceStatus:
+        return await self.restart_start(name).result_async()
+
+    def close(self) -> None:
+        """Stops everything the session still runs and releases it, synchronously (a running
+        start is cancelled first). Idempotent."""
+        self._native.close()
+
+    def __enter__(self) -> "Session":
+        try:
+            self.up()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> "Session":
+        try:
+            await self.up_async()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if not self.closed:
+            await self.down_async()
+        self.close()
+
+    # ---- state ----
+
+    def status(self) -> List[ServiceStatus]:
+        """One ``ServiceStatus`` per node (name, kind, runtime, state, pid, container, port,
+        restarts, started_at_ms, exit_code, message); empty before the first up."""
+        return list(self._native.status())
+
+    def service(self, name: str) -> ServiceStatus:
+        for s in self.status():
+            if s.name == name:
+                return s
+        raise error_class("not_found")(f"no node named {name!r} in this session",
+                                       code="not_found")
+
+    def status_dict(self) -> Dict[str, Any]:
+        """The status document (docs/schemas/status.schema.json)."""
+        result: Dict[str, Any] = json.loads(self._native.status_json())
+        return result
+
+    def recent_output(self, name: str) -> List[str]:
+        """The last output lines of a node (up to ~20, oldest first)."""
+        return list(self._native.recent_output(name))
+
+    # ---- events ----
+
+    def next_event(self, timeout: float = 0.0) -> Tuple[str, Optional[Event]]:
+        """("event", Event) | ("timeout", None) | ("end", None). "end": nothing is queued, no
+        operation of the session runs and no node is alive (before up, after down)."""
+        status, event = self._native.next_event(timeout)
+        return str(status), event
+
+    def events(self, timeout: Optional[float] = None) -> Iterator[Event]:
+        """Yields the session's events (blocking, GIL released, interruptible) until the end
+        (see ``next_event``) or, with ``timeout``, until no event came for that many seconds."""
+        idle_since = time.monotonic()
+        while True:
+            status, event = self._native.next_event(0.1)
+            if status == "event":
+                idle_since = time.monotonic()
+                yield event
+            elif status == "end":
+                return
+            elif timeout is not None and time.monotonic() - idle_since >= timeout:
+                return
+
+    def aevents(self) -> AsyncIterator[Event]:
+        """``async for event in session.aevents()``: the session's events without a thread (the
+        context's event fd is watched with ``loop.add_reader``); ends like ``events()``."""
+        return self._aevents()
+
+    async def _aevents(self) -> AsyncIterator[Event]:
+        loop = asyncio.get_running_loop()
+        watcher = self._context._watcher(loop)
+        news = asyncio.Event()
+        watcher.add(news.set)
+        try:
+            while True:
+                status, event = self._native.next_event(0.0)
+                if status == "event":
+                    yield event
+                elif status == "end":
+                    return
+                else:
+                    # The fd only signals new events; the end (an operation finishing, the last
+                    # node stopping) is noticed by re-checking at a modest pace.
+                    try:
+                        await asyncio.wait_for(news.wait(), 0.25)
+                    except asyncio.TimeoutError:
+                        pass
+                    news.clear()
+        finally:
+            watcher.remove(news.set)
+
+    def __repr__(self) -> str:
+        states = ", ".join(f"{s.name}={s.state}" for s in self.status()) if not self.closed else ""
+        return f"<devx.Session {states or ('closed' if self.closed else 'not up')}>"
+
+
+def up(project: Union[Project, PathLike], only: Optional[List[str]] = None,
+       keep_going: bool = False, *, container_engine: Optional[str] = None,
+       context: Optional[Context] = None) -> Session:
+    """A ``Session`` for ``project`` (a Project, or a path to load). Nothing starts until it is
+    entered (``with devx.up(p) as session:``, ``async with``) or ``session.up()`` is called."""
+    return Session(project, only=only, keep_going=keep_going,
+                   container_engine=container_engine, context=context)
+
+
+def plan(project: Union[Project, PathLike], only: Optional[List[str]] = None,
+         keep_going: bool = False, *, container_engine: Optional[str] = None,
+         context: Optional[Context] = None) -> Dict[str, Any]:
+    """What ``up`` would do, without starting anything (``--dry-run``): {"v":1,"project","nodes",
+    "warnings"} (docs/schemas/up-plan.schema.json). Ports are shifted against the machine now."""
+    ctx = context or default_context()
+    text = _devx.plan_up(ctx._native, _as_project(project),
+                         None if only is None else list(only), keep_going, container_engine)
+    result: Dict[str, Any] = json.loads(text)
+    return result
+
+
 # ---- project configuration ----------------------------------------------------------------------
 
 
@@ -453,7 +668,8 @@ Project.to_dict = _project_to_dict  # type: ignore[attr-defined]
 
 for _cls in (Project, Service, Dependency, HealthCheck, Database, Tunnel, Mock, Diagnostic, Event,
              SourceLocation, RestartPolicy, SyncMapping, BridgeTarget, BridgeIntercept,
-             DatabasePull, CommandList, PipelineStage, Pipeline, BridgeConfig, UiTest):
+             DatabasePull, CommandList, PipelineStage, Pipeline, BridgeConfig, UiTest,
+             ServiceStatus):
     _cls.__module__ = __name__
 
 __all__ = [
@@ -462,5 +678,5 @@ __all__ = [
     "find_project", "config_schema", "Project", "Service", "Dependency", "HealthCheck",
     "RestartPolicy", "SyncMapping", "BridgeTarget", "BridgeIntercept", "Database",
     "DatabasePull", "Tunnel", "Mock", "CommandList", "PipelineStage", "Pipeline", "BridgeConfig",
-    "UiTest", "Diagnostic", "SourceLocation", "Event",
+    "UiTest", "Diagnostic", "SourceLocation", "Event", "Session", "ServiceStatus", "up", "plan",
 ] + sorted(_class_name(code) for code in _ERROR_CLASSES if code != "config_invalid")

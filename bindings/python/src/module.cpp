@@ -7,6 +7,8 @@
 #include "bindings.hpp"
 
 #include <devx/devx.hpp>
+#include <devx/event_queue.hpp>
+#include <devx/orchestrator.hpp>
 
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
@@ -61,8 +63,9 @@ LogLevel parse_log_level(const std::string& name) {
 // destructor cancels and joins the context's operations, with the GIL released.
 class ContextHandle {
  public:
-  ContextHandle(std::optional<fs::path> devx_home, std::optional<std::map<std::string, std::string>> env,
-            bool dry_run, const std::string& log_level) {
+  ContextHandle(std::optional<fs::path> devx_home,
+                std::optional<std::map<std::string, std::string>> env, bool dry_run,
+                const std::string& log_level) {
     ContextOptions options;
     if (devx_home) options.devx_home = *devx_home;
     options.env = std::move(env);
@@ -125,6 +128,106 @@ bool wait_interruptibly(const Operation& op, std::optional<double> timeout_s) {
   }
 }
 
+UpOptions make_up_options(std::optional<std::vector<std::string>> only, bool keep_going,
+                          std::optional<std::string> container_engine) {
+  UpOptions options;
+  if (only) options.only = std::move(*only);
+  options.keep_going = keep_going;
+  if (container_engine) options.container_engine = std::move(*container_engine);
+  return options;
+}
+
+// A devx::Session seen from Python: the session, a bounded queue of its events (fed by
+// Session::subscribe on library threads, waking the context's event fd for asyncio) and the
+// operations started on it. close() stops everything synchronously (GIL released).
+class SessionHandle {
+ public:
+  SessionHandle(py::object context, std::shared_ptr<Session> session)
+      : context_(std::move(context)), session_(std::move(session)) {
+    auto& ctx = context_.cast<ContextHandle&>().get();
+    queue_ = std::make_shared<EventQueue>(EventQueue::kDefaultCapacity, ctx.event_fd());
+    listener_ = session_->subscribe([queue = queue_](const Event& event) { queue->push(event); });
+  }
+  ~SessionHandle() {
+    try {
+      close();
+    } catch (...) {
+    }
+  }
+  SessionHandle(const SessionHandle&) = delete;
+  SessionHandle& operator=(const SessionHandle&) = delete;
+
+  Session& get() {
+    if (!session_) throw Error(ErrorCode::invalid_argument, "the session is closed");
+    return *session_;
+  }
+  bool closed() const noexcept { return !session_; }
+
+  OperationHandle adopt(Operation op) {
+    std::erase_if(operations_, [](const Operation& o) { return o.done(); });
+    operations_.push_back(op);
+    return OperationHandle{std::move(op), std::nullopt, context_};
+  }
+
+  // ("event", Event) | ("timeout", None) | ("end", None): "end" once the queue is empty, no
+  // operation of this session runs and no node is alive (as devx_session_next_event).
+  py::tuple next_event(double timeout) {
+    if (!session_) return py::make_tuple("end", py::none());
+    std::optional<Event> event;
+    {
+      py::gil_scoped_release release;
+      event = queue_->pop(to_ms(timeout));
+    }
+    if (event) return py::make_tuple("event", std::move(*event));
+    if (queue_->size() == 0 && quiescent()) return py::make_tuple("end", py::none());
+    return py::make_tuple("timeout", py::none());
+  }
+
+  void close() {
+    if (!session_) return;
+    std::shared_ptr<Session> session = std::move(session_);
+    std::vector<Operation> operations = std::move(operations_);
+    auto stop = [&] {
+      for (auto& op : operations) op.cancel();
+      for (auto& op : operations) op.wait();
+      session->down().wait();
+      session->unsubscribe(listener_);
+      queue_->close();
+      session.reset();
+    };
+    if (PyGILState_Check()) {
+      py::gil_scoped_release release;
+      stop();
+    } else {
+      stop();
+    }
+  }
+
+ private:
+  bool quiescent() const {
+    for (const auto& op : operations_) {
+      if (!op.done()) return false;
+    }
+    for (const auto& s : session_->status()) {
+      switch (s.state) {
+        case ServiceState::completed:
+        case ServiceState::failed:
+        case ServiceState::stopped:
+          break;
+        default:
+          return false;
+      }
+    }
+    return true;
+  }
+
+  py::object context_;  // keeps the Context alive while the session lives
+  std::shared_ptr<Session> session_;
+  std::shared_ptr<EventQueue> queue_;
+  int listener_ = 0;
+  std::vector<Operation> operations_;
+};
+
 py::object parse_json(const std::string& text) {
   if (text.empty()) return py::none();
   return py::module_::import("json").attr("loads")(text);
@@ -163,11 +266,13 @@ PYBIND11_MODULE(_devx, m) {
   bind_config_types(m);
 
   py::class_<Event>(m, "Event")
-      .def_property_readonly("type", [](const Event& e) { return std::string(event_type_name(e.type)); })
+      .def_property_readonly("type",
+                             [](const Event& e) { return std::string(event_type_name(e.type)); })
       .def_readonly("time_ms", &Event::time_ms)
       .def_readonly("source", &Event::source)
       .def_readonly("message", &Event::message)
-      .def_property_readonly("level", [](const Event& e) { return std::string(log_level_name(e.level)); })
+      .def_property_readonly("level",
+                             [](const Event& e) { return std::string(log_level_name(e.level)); })
       .def_property_readonly("data", [](const Event& e) { return parse_json(e.data_json); })
       .def("to_json", &Event::to_json)
       .def("__repr__", [](const Event& e) {
@@ -177,8 +282,8 @@ PYBIND11_MODULE(_devx, m) {
       });
 
   py::class_<ContextHandle>(m, "Context")
-      .def(py::init<std::optional<fs::path>, std::optional<std::map<std::string, std::string>>, bool,
-                    const std::string&>(),
+      .def(py::init<std::optional<fs::path>, std::optional<std::map<std::string, std::string>>,
+                    bool, const std::string&>(),
            py::arg("devx_home") = py::none(), py::arg("env") = py::none(),
            py::arg("dry_run") = false, py::arg("log_level") = "info")
       .def_property_readonly("home", [](ContextHandle& c) { return c.get().home(); })
@@ -205,10 +310,14 @@ PYBIND11_MODULE(_devx, m) {
   py::class_<OperationHandle>(m, "Operation")
       .def_property_readonly("kind", [](const OperationHandle& o) { return o.op.kind(); })
       .def("done", [](const OperationHandle& o) { return o.op.done(); })
-      .def("cancel", [](OperationHandle& o) { o.op.cancel(); }, py::call_guard<py::gil_scoped_release>())
+      .def(
+          "cancel", [](OperationHandle& o) { o.op.cancel(); },
+          py::call_guard<py::gil_scoped_release>())
       .def(
           "wait",
-          [](OperationHandle& o, std::optional<double> timeout) { return wait_interruptibly(o.op, timeout); },
+          [](OperationHandle& o, std::optional<double> timeout) {
+            return wait_interruptibly(o.op, timeout);
+          },
           py::arg("timeout") = py::none())
       .def(
           "next_event",
@@ -220,9 +329,12 @@ PYBIND11_MODULE(_devx, m) {
               next = o.op.next_event(to_ms(timeout));
             }
             switch (next.status) {
-              case NextEvent::Status::event: return py::make_tuple("event", std::move(next.event));
-              case NextEvent::Status::timeout: return py::make_tuple("timeout", py::none());
-              case NextEvent::Status::end: break;
+              case NextEvent::Status::event:
+                return py::make_tuple("event", std::move(next.event));
+              case NextEvent::Status::timeout:
+                return py::make_tuple("timeout", py::none());
+              case NextEvent::Status::end:
+                break;
             }
             return py::make_tuple("end", py::none());
           },
@@ -236,7 +348,8 @@ PYBIND11_MODULE(_devx, m) {
       .def("project", [](OperationHandle& o) -> std::shared_ptr<Project> {
         // Re-raises the operation's error; Project objects are read-only views in Python.
         if (!o.load) {
-          throw Error(ErrorCode::invalid_argument, "operation '" + o.op.kind() + "' has no project");
+          throw Error(ErrorCode::invalid_argument,
+                      "operation '" + o.op.kind() + "' has no project");
         }
         std::shared_ptr<const Project> project;
         {
@@ -246,9 +359,91 @@ PYBIND11_MODULE(_devx, m) {
         return std::const_pointer_cast<Project>(project);
       });
 
+  py::class_<ServiceStatus>(m, "ServiceStatus")
+      .def_readonly("name", &ServiceStatus::name)
+      .def_property_readonly("kind",
+                             [](const ServiceStatus& s) {
+                               return s.kind == NodeKind::service ? "service" : "database";
+                             })
+      .def_readonly("runtime", &ServiceStatus::runtime)
+      .def_property_readonly("state",
+                             [](const ServiceStatus& s) { return std::string(to_string(s.state)); })
+      .def_readonly("pid", &ServiceStatus::pid)
+      .def_readonly("container", &ServiceStatus::container)
+      .def_readonly("port", &ServiceStatus::port)
+      .def_readonly("restarts", &ServiceStatus::restarts)
+      .def_readonly("started_at_ms", &ServiceStatus::started_at_ms)
+      .def_readonly("exit_code", &ServiceStatus::exit_code)
+      .def_readonly("message", &ServiceStatus::message)
+      .def("__repr__", [](const ServiceStatus& s) {
+        return "ServiceStatus(" + py::repr(py::str(s.name)).cast<std::string>() + ", " +
+               std::string(to_string(s.state)) + ", pid=" + std::to_string(s.pid) + ")";
+      });
+
+  py::class_<SessionHandle>(m, "Session")
+      .def(py::init([](py::object context, std::shared_ptr<Project> project,
+                       std::optional<std::vector<std::string>> only, bool keep_going,
+                       std::optional<std::string> container_engine) {
+             auto& ctx = context.cast<ContextHandle&>().get();
+             UpOptions options =
+                 make_up_options(std::move(only), keep_going, std::move(container_engine));
+             std::shared_ptr<Session> session;
+             {
+               py::gil_scoped_release release;
+               session = Session::create(ctx, *project, std::move(options));
+             }
+             return std::make_unique<SessionHandle>(context, std::move(session));
+           }),
+           py::arg("context"), py::arg("project"), py::arg("only") = py::none(),
+           py::arg("keep_going") = false, py::arg("container_engine") = py::none())
+      .def_property_readonly("closed", &SessionHandle::closed)
+      .def("up", [](SessionHandle& s) { return s.adopt(s.get().up()); })
+      .def(
+          "down",
+          [](SessionHandle& s, bool volumes, std::optional<std::vector<std::string>> only) {
+            StopOptions options;
+            options.remove_volumes = volumes;
+            if (only) options.only = std::move(*only);
+            return s.adopt(s.get().down(std::move(options)));
+          },
+          py::arg("volumes") = false, py::arg("only") = py::none())
+      .def(
+          "restart",
+          [](SessionHandle& s, std::string name) {
+            return s.adopt(s.get().restart(std::move(name)));
+          },
+          py::arg("name"))
+      .def(
+          "status", [](SessionHandle& s) { return s.get().status(); },
+          py::call_guard<py::gil_scoped_release>())
+      .def(
+          "status_json", [](SessionHandle& s) { return s.get().status_json(); },
+          py::call_guard<py::gil_scoped_release>())
+      .def(
+          "recent_output",
+          [](SessionHandle& s, const std::string& node) { return s.get().recent_output(node); },
+          py::arg("node"), py::call_guard<py::gil_scoped_release>())
+      .def("next_event", &SessionHandle::next_event, py::arg("timeout") = 0.0)
+      .def("close", &SessionHandle::close);
+
+  m.def(
+      "plan_up",
+      [](py::object context, std::shared_ptr<Project> project,
+         std::optional<std::vector<std::string>> only, bool keep_going,
+         std::optional<std::string> container_engine) {
+        auto& ctx = context.cast<ContextHandle&>().get();
+        UpOptions options =
+            make_up_options(std::move(only), keep_going, std::move(container_engine));
+        py::gil_scoped_release release;
+        return plan_up(ctx, *project, options).to_json();
+      },
+      py::arg("context"), py::arg("project"), py::arg("only") = py::none(),
+      py::arg("keep_going") = false, py::arg("container_engine") = py::none());
+
   m.def(
       "load_project",
-      [](const fs::path& path, std::optional<std::string> profile, std::optional<std::string> user) {
+      [](const fs::path& path, std::optional<std::string> profile,
+         std::optional<std::string> user) {
         LoadOptions options = make_load_options(profile, user);
         py::gil_scoped_release release;
         return std::make_shared<Project>(load_project_or_throw(path, options));
@@ -256,7 +451,8 @@ PYBIND11_MODULE(_devx, m) {
       py::arg("path"), py::arg("profile") = py::none(), py::arg("user") = py::none());
   m.def(
       "validate",
-      [](const fs::path& path, std::optional<std::string> profile, std::optional<std::string> user) {
+      [](const fs::path& path, std::optional<std::string> profile,
+         std::optional<std::string> user) {
         LoadOptions options = make_load_options(profile, user);
         py::gil_scoped_release release;
         return load_project(path, options).diagnostics;

@@ -52,12 +52,14 @@ typedef struct devx_error devx_error_t;
 typedef struct devx_context devx_context_t;
 typedef struct devx_project devx_project_t;
 typedef struct devx_op devx_op_t;
+typedef struct devx_session devx_session_t; /* since ABI version 2 */
 
 /* ---- version --------------------------------------------------------------------------------- */
 
 /* "MAJOR.MINOR.PATCH" of the library; static storage, not freed. */
 DEVX_EXPORT const char *devx_version(void);
-/* Incremented whenever functions are added to this header. */
+/* Incremented whenever functions are added to this header: 1 = configuration and operations,
+ * 2 = sessions (devx_session_*, devx_up_plan). */
 DEVX_EXPORT int devx_abi_version(void);
 
 /* ---- strings and errors ---------------------------------------------------------------------- */
@@ -152,6 +154,78 @@ DEVX_EXPORT devx_status_t devx_op_set_callback(devx_op_t *op, devx_event_cb call
 /* Does not cancel: the work goes on to its end; cancel first to stop it. Once this returns, no
  * callback set with devx_op_set_callback runs for this handle. */
 DEVX_EXPORT void devx_op_free(devx_op_t *op);
+
+/* ---- sessions: `devx up` (ABI version 2) ----------------------------------------------------- */
+
+/* The plan `devx up` would follow, without starting anything (--dry-run): start order with the
+ * reason of each wait, ports after shifting busy ones, environment variable names (never values).
+ * options_json: as for devx_session_new. Result: {"v":1,"project","nodes":[…],"warnings":[…]}
+ * (docs/schemas/up-plan.schema.json). */
+DEVX_EXPORT devx_status_t devx_up_plan(char **out_json, devx_context_t *ctx,
+                                       const devx_project_t *project, const char *options_json,
+                                       devx_error_t **err);
+
+/* A project to bring up in this process. Starts nothing yet. `project` is copied (it may be freed
+ * afterwards). options_json may be NULL or
+ * {"v":1,"only":["api",…],"keep_going":false,"container_engine":"podman"|"docker"|""}
+ * (docs/schemas/session-options.schema.json): `only` brings up those nodes and what they depend
+ * on; `keep_going` keeps what already runs when a node fails; "" detects the engine.
+ * A session owns the processes and containers it starts; free it before its context. */
+DEVX_EXPORT devx_status_t devx_session_new(devx_session_t **out, devx_context_t *ctx,
+                                           const devx_project_t *project, const char *options_json,
+                                           devx_error_t **err);
+
+/* Starts every node as soon as its own dependencies satisfy their conditions. The operation's
+ * events are the plan, state changes and warnings of the start; its result, once every node is
+ * ready, is the status document (as devx_session_status). On failure the result is the error:
+ * DEVX_E_COMMAND_FAILED (a node exited or failed its health check) or DEVX_E_TIMEOUT …, with
+ * details {"node","exit_code","last_lines":[…],"log_file"}; everything started is stopped again
+ * unless "keep_going". DEVX_E_ALREADY_EXISTS when the session is already up; DEVX_E_LOCKED when
+ * another process has the project up. devx_op_cancel stops the start and what it started. */
+DEVX_EXPORT devx_status_t devx_session_up_start(devx_op_t **out, devx_session_t *session,
+                                                devx_error_t **err);
+
+/* Stops in reverse dependency order (SIGTERM to each process group, grace period, SIGKILL;
+ * containers removed). options_json may be NULL or {"v":1,"volumes":false,"only":[…]}
+ * (docs/schemas/stop-options.schema.json): database data is kept unless "volumes"; `only` stops
+ * just those nodes. Result: the status document. A session that is not up stops nothing. */
+DEVX_EXPORT devx_status_t devx_session_down_start(devx_op_t **out, devx_session_t *session,
+                                                  const char *options_json, devx_error_t **err);
+
+/* Stops one node and starts it again (its restart count goes up); the result, once it is ready
+ * again, is the status document. DEVX_E_NOT_FOUND for an unknown node or a session not up. */
+DEVX_EXPORT devx_status_t devx_session_restart_start(devx_op_t **out, devx_session_t *session,
+                                                     const char *service, devx_error_t **err);
+
+/* {"v":1,"project":…,"services":[{"name","kind","runtime","state","pid","container","port",
+ * "restarts","started_at_ms","exit_code","message"}]} (docs/schemas/status.schema.json). "state"
+ * is pending | starting | running | healthy | unhealthy | completed | failed | stopping | stopped.
+ * Empty "services" before the first up. Never blocks on the nodes. */
+DEVX_EXPORT devx_status_t devx_session_status(char **out_json, const devx_session_t *session,
+                                              devx_error_t **err);
+
+/* Takes the next event of the session: every event from devx_session_new on, whether or not an
+ * operation runs — `state` changes (data: the node's status object), `log` (one per output line,
+ * source = node name, level "info" for stdout and "warn" for stderr), `warning` (restarts, port
+ * shifts …); so events of a running operation are seen both here and on the operation. Events wait
+ * in a bounded queue (4096): when it is full the oldest log lines are dropped, and the next event
+ * taken is a `warning` from source "devx" with data {"dropped":N} (the log files under DEVX_HOME
+ * keep every line). The context's event fd becomes readable when the queue gets an event; after a
+ * wake-up, drain with timeout_ms = 0 until DEVX_EVENT_TIMEOUT.
+ * DEVX_EVENT_END: the queue is empty, no operation started on this session runs, and no node is
+ * alive (before the first up, and after down or a failed up): nothing more will arrive until
+ * another operation is started. timeout_ms < 0 waits forever (or until the end), 0 polls. */
+DEVX_EXPORT devx_status_t devx_session_next_event(devx_next_event_t *out_kind, char **out_json,
+                                                  devx_session_t *session, int timeout_ms,
+                                                  devx_error_t **err);
+
+/* Stops everything the session still runs and frees it, synchronously: cancels and waits for the
+ * operations started on it (a running up stops what it started), then stops every node as
+ * devx_session_down_start does, and returns only when no process of the session is left. May
+ * therefore block for the nodes' grace periods. Operation handles of the session stay valid (free
+ * them with devx_op_free). Must be called before devx_context_free of its context (which, as a
+ * safety net, stops sessions still up). NULL is ignored. */
+DEVX_EXPORT void devx_session_free(devx_session_t *session);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+
+#include <sys/stat.h>
 
 namespace fs = std::filesystem;
 
@@ -109,6 +112,27 @@ TEST(ConfigApi, ErrorCarriesEveryDiagnosticInDetails) {
     EXPECT_EQ(list[1].at("column"), 11);
     EXPECT_EQ(list[1].at("severity"), "error");
   }
+}
+
+TEST(ConfigApi, IncludesOfDevicesAreRefusedWithADiagnostic) {
+  TempDir dir;
+  dir.write("devx.yaml", "include: [/dev/zero]\nservices: [{name: a, command: x}]\n");
+  const devx::LoadResult result = devx::load_project(dir.path() / "devx.yaml", alice());
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.diagnostics[0].message.find("/dev/zero: not a regular file"), std::string::npos)
+      << result.diagnostics[0].message;
+  EXPECT_EQ(result.diagnostics[0].location.line, 1);
+}
+
+TEST(ConfigApi, AConfigurationCanComeFromAPipe) {
+  TempDir dir;
+  const fs::path fifo = dir.path() / "devx.yaml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::thread writer([&] { std::ofstream(fifo) << "services: [{name: piped, command: x}]\n"; });
+  const devx::LoadResult result = devx::load_project(fifo, alice());
+  writer.join();
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result.project->services[0].name, "piped");
 }
 
 TEST(ConfigApi, ResolvedJsonIsStableAndVersioned) {
