@@ -893,8 +893,10 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
     if (options.remove_volumes) {
       for (std::size_t i = 0; i < nodes_.size(); ++i) {
         if (!targets[i] || nodes_[i]->plan->database == nullptr) continue;
-        std::error_code ec;
-        std::filesystem::remove_all(run_dir_ / "data" / nodes_[i]->name(), ec);
+        try {
+          runtime::remove_host_data(run_dir_ / "data" / nodes_[i]->name());
+        } catch (const Error&) {
+        }
       }
     }
     if (!options.only.empty()) return;

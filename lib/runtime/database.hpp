@@ -96,4 +96,13 @@ void remove_database_data(Context& context, std::string_view run_key, const Data
 // run as root): "devx-db", a system user created with useradd on first use.
 inline constexpr std::string_view kDatabaseUser = "devx-db";
 
+// Where host database data lives when libdevx runs as root and kDatabaseUser cannot traverse the
+// run directory (DEVX_HOME=/root/.devx): <kHostDataRoot>/<run_key>-<8 hex>/<name>, linked from
+// <run dir>/data/<name>. docs/runtimes.md describes the layout.
+inline constexpr std::string_view kHostDataRoot = "/var/lib/devx";
+
+// Removes a host database data directory: `path` is <run dir>/data/<name> or <run dir>/data.
+// Links to relocated directories (under kHostDataRoot) are followed: the target goes too.
+void remove_host_data(const std::filesystem::path& path);
+
 }  // namespace devx::runtime

@@ -274,10 +274,7 @@ void remove_database_data(Context& context, std::string_view run_key, const Data
     choice.engine->volume_remove(context, database_volume_name(run_key, database.name));
     return;
   }
-  std::error_code ec;
-  const auto dir = database_data_directory(context, run_key, database.name);
-  std::filesystem::remove_all(dir, ec);
-  if (ec) throw Error(ErrorCode::io, "cannot remove " + dir.string() + ": " + ec.message());
+  remove_host_data(database_data_directory(context, run_key, database.name));
 }
 
 }  // namespace devx::runtime

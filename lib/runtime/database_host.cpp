@@ -1,6 +1,7 @@
 // Native host database servers: PostgreSQL (initdb once, then `postgres`) and Redis
-// (`redis-server`), with data under <DEVX_HOME>/run/<run_key>/data/<name>, listening on
-// 127.0.0.1 only.
+// (`redis-server`), with data under <DEVX_HOME>/run/<run_key>/data/<name> (or, as root with a
+// run directory the database user cannot traverse, under kHostDataRoot with a link from there),
+// listening on 127.0.0.1 only.
 //
 // PostgreSQL refuses to run as root. When libdevx runs as root, both servers run as the system
 // user devx-db (created with useradd on first use) through `setpriv`, which changes the user in
@@ -17,6 +18,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <system_error>
@@ -96,9 +99,9 @@ void chown_tree(const fs::path& root, const DbUser& user) {
   }
 }
 
-// Every ancestor of `dir` must be searchable by the database user, or the server cannot reach
-// its data (a DEVX_HOME under /root, mode 0700, is the usual case).
-void check_reachable(const fs::path& dir, const DbUser& user) {
+// The first ancestor of `dir` (or `dir` itself) that the database user cannot search, if any
+// (a DEVX_HOME under /root, mode 0700, is the usual case).
+std::optional<fs::path> unreachable_component(const fs::path& dir, const DbUser& user) {
   fs::path current;
   for (const auto& part : dir) {
     current /= part;
@@ -110,31 +113,103 @@ void check_reachable(const fs::path& dir, const DbUser& user) {
     } else if (st.st_gid == user.gid) {
       needed = S_IXGRP;
     }
-    if ((st.st_mode & needed) == 0) {
-      throw Error(ErrorCode::unsupported,
-                  "the database user '" + user.name + "' cannot reach " + dir.string() +
-                      " (no search permission on " + current.string() + ")",
-                  "point DEVX_HOME at a directory other users can traverse (chmod o+x " +
-                      current.string() + "), or use `runtime: container` for this database");
-    }
+    if ((st.st_mode & needed) == 0) return current;
+  }
+  return std::nullopt;
+}
+
+void check_reachable(const fs::path& dir, const DbUser& user) {
+  if (const auto blocked = unreachable_component(dir, user)) {
+    throw Error(ErrorCode::unsupported,
+                "the database user '" + user.name + "' cannot reach " + dir.string() +
+                    " (no search permission on " + blocked->string() + ")",
+                "point DEVX_HOME at a directory other users can traverse (chmod o+x " +
+                    blocked->string() + "), or use `runtime: container` for this database");
   }
 }
 
-// Creates the parent of a data directory (ours: <run dir>/data) so the server user can reach it.
-void prepare_parent(const fs::path& parent, const std::optional<DbUser>& user) {
+void create_dirs(const fs::path& dir) {
   std::error_code ec;
-  fs::create_directories(parent, ec);
-  if (ec) throw Error(ErrorCode::io, "cannot create " + parent.string() + ": " + ec.message());
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(ErrorCode::io, "cannot create " + dir.string() + ": " + ec.message());
+}
+
+// Creates the parent of a data directory (<run dir>/data, or a directory under kHostDataRoot) so
+// the server user can reach it.
+void prepare_parent(const fs::path& parent, const std::optional<DbUser>& user) {
+  create_dirs(parent);
   if (user) {
     ::chmod(parent.c_str(), 0711);
     check_reachable(parent, *user);
   }
 }
 
-void make_private_dir(const fs::path& dir, const std::optional<DbUser>& user) {
+std::uint32_t fnv1a(std::string_view text) {
+  std::uint32_t hash = 2166136261U;
+  for (const unsigned char c : text) {
+    hash ^= c;
+    hash *= 16777619U;
+  }
+  return hash;
+}
+
+bool under_host_data_root(const fs::path& path) {
+  const fs::path root(kHostDataRoot);
+  const auto normal = path.lexically_normal();
+  auto it = normal.begin();
+  for (const auto& part : root) {
+    if (it == normal.end() || *it != part) return false;
+    ++it;
+  }
+  return it != normal.end();
+}
+
+// Where a host database keeps its data. `requested` is <run dir>/data/<name>. When we run as
+// root and the database user cannot traverse the run directory (DEVX_HOME=/root/.devx with /root
+// at 0700), the data lives in <kHostDataRoot>/<run_key>-<hash of the run dir>/<name> instead
+// (root-owned 0711 parents, the directory itself owned by the database user, 0700), and
+// `requested` becomes a symbolic link to it: the run state records the placement, so a later
+// launch reuses it and `down --volumes` (remove_host_data) removes both. The user's home is
+// never chmod'ed.
+fs::path place_data_dir(const fs::path& requested, std::string_view run_key,
+                        const std::optional<DbUser>& user) {
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw Error(ErrorCode::io, "cannot create " + dir.string() + ": " + ec.message());
+  if (fs::is_symlink(requested, ec)) {
+    const auto target = fs::read_symlink(requested, ec);
+    if (ec || !target.is_absolute() || !under_host_data_root(target)) {
+      throw Error(ErrorCode::io, requested.string() + " is a link to an unexpected place",
+                  "remove it (or run `devx down --volumes`)");
+    }
+    prepare_parent(target.parent_path(), user);
+    return target;
+  }
+  const fs::path parent = requested.parent_path();
+  create_dirs(parent);
+  if (!user) return requested;
+  ::chmod(parent.c_str(), 0711);
+  const auto blocked = unreachable_component(parent, *user);
+  if (!blocked) return requested;
+  if (fs::exists(requested, ec) && !fs::is_empty(requested, ec)) {
+    check_reachable(parent, *user);  // existing data we cannot move silently: explain
+  }
+  fs::remove_all(requested, ec);
+  const fs::path base(kHostDataRoot);
+  create_dirs(base);
+  ::chmod(base.c_str(), 0711);
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", fnv1a(parent.string()));
+  const fs::path target = base / (std::string(run_key) + "-" + hex) / requested.filename();
+  prepare_parent(target.parent_path(), user);
+  fs::create_directory_symlink(target, requested, ec);
+  if (ec) {
+    throw Error(ErrorCode::io, "cannot link " + requested.string() + " to " + target.string() +
+                                   ": " + ec.message());
+  }
+  return target;
+}
+
+void make_private_dir(const fs::path& dir, const std::optional<DbUser>& user) {
+  create_dirs(dir);
   ::chmod(dir.c_str(), 0700);
   if (user) {
     struct stat st {};
@@ -246,8 +321,7 @@ class PostgresHostRuntime final : public NodeRuntime {
                   "apt-get install postgresql, or use `runtime: container`");
     }
     const auto user = database_user(context);
-    const fs::path data = data_dir_of(context, spec);
-    prepare_parent(data.parent_path(), user);
+    const fs::path data = place_data_dir(data_dir_of(context, spec), spec.run_key, user);
     if (!fs::exists(data / "PG_VERSION")) initialize(context, spec, *bin, data, user);
     make_private_dir(data, user);
 
@@ -324,8 +398,7 @@ class RedisHostRuntime final : public NodeRuntime {
                   "apt-get install redis-server, or use `runtime: container`");
     }
     const auto user = database_user(context);
-    const fs::path data = data_dir_of(context, spec);
-    prepare_parent(data.parent_path(), user);
+    const fs::path data = place_data_dir(data_dir_of(context, spec), spec.run_key, user);
     make_private_dir(data, user);
     auto argv = as_user(user);
     // No config file: everything is on the command line (nothing secret). Persistence through
@@ -346,6 +419,33 @@ bool executable(const fs::path& path) {
 }
 
 }  // namespace
+
+void remove_host_data_impl(const fs::path& path) {
+  std::error_code ec;
+  auto remove_link = [&](const fs::path& link) {
+    const auto target = fs::read_symlink(link, ec);
+    if (!ec && target.is_absolute() && under_host_data_root(target)) {
+      fs::remove_all(target, ec);
+      fs::remove_all(target.string() + ".init", ec);
+      // The per-run directory goes when its last database does (remove() refuses non-empty).
+      fs::remove(target.parent_path(), ec);
+    }
+    fs::remove(link, ec);
+  };
+  if (fs::is_symlink(path, ec)) {
+    remove_link(path);
+    return;
+  }
+  if (!fs::is_directory(path, ec)) return;
+  // <run dir>/data: its entries may be links to relocated data directories.
+  for (const auto& entry : fs::directory_iterator(path, ec)) {
+    std::error_code link_ec;
+    if (entry.is_symlink(link_ec)) remove_link(entry.path());
+  }
+  ec.clear();
+  fs::remove_all(path, ec);
+  if (ec) throw Error(ErrorCode::io, "cannot remove " + path.string() + ": " + ec.message());
+}
 
 std::optional<fs::path> find_tool(const Context& context, std::string_view name) {
   const auto it = context.env().find("PATH");
@@ -406,4 +506,7 @@ std::shared_ptr<NodeRuntime> make_redis_host_runtime(const Database& database) {
 }
 
 }  // namespace detail
+
+void remove_host_data(const std::filesystem::path& path) { detail::remove_host_data_impl(path); }
+
 }  // namespace devx::runtime

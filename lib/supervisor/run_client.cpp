@@ -14,6 +14,7 @@
 #include "orchestrator/run_state.hpp"
 #include "runtime/container_engine.hpp"
 #include "runtime/container_runtime.hpp"
+#include "runtime/database.hpp"
 #include "supervisor/control_socket.hpp"
 
 namespace devx {
@@ -130,8 +131,7 @@ std::string RunClient::down(StopOptions options) {
                 "try again when `devx up` has finished starting, or stop that process");
   }
   if (options.remove_volumes) {
-    std::error_code ec;
-    std::filesystem::remove_all(run_directory(*impl_->context, impl_->project) / "data", ec);
+    runtime::remove_host_data(run_directory(*impl_->context, impl_->project) / "data");
   }
   return impl_->not_running_status();
 }

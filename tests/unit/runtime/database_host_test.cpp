@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -175,19 +176,85 @@ TEST_F(DatabaseHostTest, RedisAnswersPing) {
   EXPECT_TRUE(std::filesystem::exists(database_data_directory(*context_, s.run_key, "redis")));
 }
 
-TEST_F(DatabaseHostTest, UnreachableDataDirectoryIsAClearErrorWhenRoot) {
+// As root with a run directory devx-db cannot traverse (DEVX_HOME under a 0700 directory, like
+// /root/.devx), the data goes to /var/lib/devx/<run_key>-<hash>/<name> (devx-db, 0700), linked
+// from <run dir>/data/<name>; the home is not chmod'ed; down --volumes removes both.
+TEST_F(DatabaseHostTest, UnreachableRunDirectoryRelocatesDataUnderVarLibWhenRoot) {
+  if (::geteuid() != 0) GTEST_SKIP() << "only root drops privileges";
+  const auto redis = db(DatabaseEngine::redis);
+  if (!host_binaries_available(*context_, redis)) GTEST_SKIP() << "redis-server is not installed";
+  namespace fs = std::filesystem;
+  fs::permissions(home_.path(), fs::perms(0700));
+  const auto choice = choose_database_runtime(*context_, redis);
+  auto runtime = make_database_runtime(redis, choice);
+  const int port = test::free_port(*context_);
+  const auto s = spec(redis, port);
+  const auto link = database_data_directory(*context_, s.run_key, redis.name);
+  const auto probe = readiness_probe_argv(*context_, s.run_key, redis, choice, port);
+  fs::path target;
+  for (int round = 0; round < 2; ++round) {
+    auto node = runtime->launch(*context_, s);
+    ASSERT_TRUE(test::eventually([&] { return probe_ok(probe); })) << log();
+    EXPECT_NE(uid_of(node->pid()), 0);
+    ASSERT_TRUE(fs::is_symlink(link));
+    const auto now = fs::read_symlink(link);
+    if (round == 0) target = now;
+    EXPECT_EQ(now, target) << "a later start reuses the recorded placement";
+    node->stop(seconds(10));
+  }
+  EXPECT_EQ(target.parent_path().parent_path(), fs::path(kHostDataRoot));
+  EXPECT_EQ(target.parent_path().filename().string().rfind(s.run_key + "-", 0), 0U);
+  struct stat st {};
+  ASSERT_EQ(::stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700U);
+  EXPECT_NE(st.st_uid, 0U);
+  EXPECT_TRUE(fs::exists(target / "appendonlydir") || fs::exists(target / "appendonly.aof"));
+  EXPECT_EQ(fs::status(home_.path()).permissions() & fs::perms::all, fs::perms(0700))
+      << "the home is left alone";
+
+  remove_database_data(*context_, s.run_key, redis, choice);
+  EXPECT_FALSE(fs::exists(target));
+  EXPECT_FALSE(fs::exists(target.parent_path())) << "the empty per-run directory goes too";
+  EXPECT_FALSE(fs::is_symlink(link));
+}
+
+TEST_F(DatabaseHostTest, ExistingDataInAnUnreachableRunDirectoryIsAClearErrorWhenRoot) {
   if (::geteuid() != 0) GTEST_SKIP() << "only root drops privileges";
   const auto redis = db(DatabaseEngine::redis);
   if (!host_binaries_available(*context_, redis)) GTEST_SKIP() << "redis-server is not installed";
   std::filesystem::permissions(home_.path(), std::filesystem::perms(0700));
+  const auto s = spec(redis, test::free_port(*context_));
+  const auto data = database_data_directory(*context_, s.run_key, redis.name);
+  std::filesystem::create_directories(data);
+  std::ofstream(data / "appendonly.aof") << "old data\n";
   auto runtime = make_database_runtime(redis, choose_database_runtime(*context_, redis));
   try {
-    runtime->launch(*context_, spec(redis, test::free_port(*context_)));
+    runtime->launch(*context_, s);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::unsupported);
     EXPECT_NE(e.hint().find("DEVX_HOME"), std::string::npos);
   }
+  EXPECT_TRUE(std::filesystem::exists(data / "appendonly.aof")) << "existing data is not moved";
+}
+
+// Only links into /var/lib/devx are followed, when launching and when removing.
+TEST_F(DatabaseHostTest, DataLinksOutsideTheHostDataRootAreNeitherUsedNorFollowed) {
+  namespace fs = std::filesystem;
+  const auto outside = home_.path() / "precious";
+  fs::create_directories(outside);
+  std::ofstream(outside / "keep") << "x";
+  const auto data = database_data_directory(*context_, "hostdb-0123abcd", "redis");
+  fs::create_directories(data.parent_path());
+  fs::create_directory_symlink(outside, data);
+  const auto redis = db(DatabaseEngine::redis);
+  if (host_binaries_available(*context_, redis)) {
+    auto runtime = make_database_runtime(redis, choose_database_runtime(*context_, redis));
+    EXPECT_THROW(runtime->launch(*context_, spec(redis, test::free_port(*context_))), Error);
+  }
+  remove_host_data(data.parent_path());
+  EXPECT_FALSE(fs::exists(data.parent_path()));
+  EXPECT_TRUE(fs::exists(outside / "keep"));
 }
 
 }  // namespace
