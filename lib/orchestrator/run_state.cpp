@@ -44,9 +44,15 @@ struct ProcStat {
 };
 
 std::optional<ProcStat> read_stat(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  if (!in) return std::nullopt;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Plain read(2): the process may exit between open and read, which makes read fail with
+  // ESRCH, and libstdc++'s filebuf throws from inside istreambuf_iterator on that.
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  char buffer[1024];
+  const ssize_t n = ::read(fd.get(), buffer, sizeof buffer - 1);
+  if (n <= 0) return std::nullopt;
+  const std::string text(buffer, static_cast<std::size_t>(n));
   // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
   const auto close = text.rfind(')');
   if (close == std::string::npos) return std::nullopt;
