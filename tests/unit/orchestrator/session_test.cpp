@@ -182,12 +182,12 @@ TEST_F(SessionTest, DownLeavesNoProcessOfTheGroup) {
 }
 
 TEST_F(SessionTest, LogFloodIsRotatedWithBoundedFilesAndMemory) {
-  // 200 MB of 1 KiB lines; files rotate at 1 MiB (DEVX_LOG_MAX_BYTES) × 3.
+  // 1 GB of 1 KiB lines; files rotate at 1 MiB (DEVX_LOG_MAX_BYTES) × 3.
   context_ = scratch_.context({{"DEVX_LOG_MAX_BYTES", "1048576"}});
   const std::string line(1023, 'x');
   auto s = Session::create(
       *context_, scratch_.project(header() + "  - name: flood\n    command: \"yes " + line +
-                                  " | head -c 200000000; echo done-flooding; exec sleep 1000\"\n"));
+                                  " | head -c 1000000000; echo done-flooding; exec sleep 1000\"\n"));
   s->up().result();
   ASSERT_TRUE(test::eventually(
       [&] {
