@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the default preset, runs the config-load benchmark (devx load+validate vs bare yaml-cpp,
-# the floor) and times `devx config validate` on the same generated 500-service project.
+# the floor), times `devx config validate` on the same generated 500-service project, and runs the
+# `devx up` benchmark (40 services, depth 8, against a minimal fork/exec reference launcher).
 #   bench/run.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -8,7 +9,7 @@ cd "$ROOT"
 source scripts/lib.sh
 
 cmake --preset default >/dev/null
-cmake --build --preset default --target config_load_bench devx-cli
+cmake --build --preset default --target config_load_bench devx-cli up_bench
 
 BENCH="$(find build/default -type f -name config_load_bench -perm -u+x | head -1)"
 DEVX="$(devx_cli_in build/default)"
@@ -43,6 +44,10 @@ else
   done
   median_ms="$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}')"
 fi
+
+devx_banner "up_bench (40 host services, depth 8, vs a fork/exec + inotify reference launcher)"
+UP_BENCH="$(find build/default -type f -name up_bench -perm -u+x | head -1)"
+"$UP_BENCH" | tee "$OUT/up_bench.txt"
 
 echo
 echo "bench: devx load+validate = ${ratio}x the yaml-cpp floor (goal <= 2); devx config validate median wall = ${median_ms} ms (goal < 30)"

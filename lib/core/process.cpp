@@ -1,4 +1,5 @@
 // The system CommandRunner: fork + execve with the embedding guarantees of ARCHITECTURE.md §3.
+// ("fork" below: clone(CLONE_VM | CLONE_VFORK), see start_process(); sanitizer builds fork().)
 //
 //  * Everything the child needs (argv, envp, resolved executable, descriptors) is prepared before
 //    fork(); between fork() and execve() the child only makes async-signal-safe calls, because
@@ -14,6 +15,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
@@ -32,6 +34,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <stop_token>
 #include <thread>
@@ -266,6 +269,56 @@ struct ChildFailure {
   child_fail(status_fd, ChildStage::exec);
 }
 
+// The child is created with clone(CLONE_VM | CLONE_VFORK), as posix_spawn() does: it borrows our
+// address space until execve(), so starting a process does not copy (and then tear down) the page
+// tables of a large, many-threaded host — the dominant cost of fork() here. The forking thread is
+// suspended until the child has exec'd (or failed); the child runs child_exec() on its own stack,
+// with all signals blocked until it has reset the dispositions (it has its own copy of the handler
+// table: no CLONE_SIGHAND), and only writes to its stack and to errno. Sanitizer builds fork().
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define DEVX_SPAWN_WITH_FORK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define DEVX_SPAWN_WITH_FORK 1
+#endif
+#endif
+
+struct ChildArgs {
+  const Prepared* prepared;
+  pid_t parent;
+  int in_fd;
+  int out_fd;
+  int err_fd;
+  int status_fd;
+};
+
+#ifndef DEVX_SPAWN_WITH_FORK
+constexpr std::size_t kChildStackSize = 64 * 1024;
+
+int child_entry(void* arg) noexcept {
+  const auto* a = static_cast<const ChildArgs*>(arg);
+  child_exec(*a->prepared, a->parent, a->in_fd, a->out_fd, a->err_fd, a->status_fd);
+}
+#endif
+
+// Returns the child's pid (-1 and errno on failure), with all signals blocked by the caller.
+pid_t start_process(const ChildArgs& args) {
+#ifdef DEVX_SPAWN_WITH_FORK
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    child_exec(*args.prepared, args.parent, args.in_fd, args.out_fd, args.err_fd, args.status_fd);
+  }
+  return pid;
+#else
+  // Allocated before clone(): the child must not allocate. The stack grows down.
+  std::unique_ptr<char[]> stack(new char[kChildStackSize]);
+  ChildArgs copy = args;
+  return ::clone(child_entry, stack.get() + kChildStackSize, CLONE_VM | CLONE_VFORK | SIGCHLD,
+                 &copy);
+#endif
+}
+
 struct Started {
   pid_t pid = -1;
   UniqueFd pidfd;     // invalid on kernels without pidfd_open (then we poll)
@@ -301,15 +354,13 @@ Started start_child(const CommandSpec& spec, const Prepared& p) {
 
   // Block all signals across fork() so that no host handler runs in the child before it resets
   // the dispositions.
+  const ChildArgs args{
+      &p, ::getpid(), in.child.get(), out.child.get(), err.child.get(), status.child.get()};
   sigset_t all;
   sigset_t old;
   ::sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    child_exec(p, parent, in.child.get(), out.child.get(), err.child.get(), status.child.get());
-  }
+  const pid_t pid = start_process(args);
   const int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) throw_io("cannot start '" + spec.argv.front() + "': fork", fork_errno);

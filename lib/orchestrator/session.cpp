@@ -141,7 +141,8 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
         options_(std::move(options)),
         factory_(std::move(factory)),
         run_dir_(run_directory(context_, project_)),
-        state_key_("run/" + run_key(project_) + "/state.json") {}
+        state_key_("run/" + run_key(project_) + "/state.json"),
+        owner_start_time_(process_start_time(::getpid()).value_or(0)) {}
 
   ~SessionImpl() override {
     try {
@@ -740,7 +741,7 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
     record.run_key = run_key(project_);
     record.root_file = project_.root_file.string();
     record.owner_pid = ::getpid();
-    record.owner_start_time = process_start_time(::getpid()).value_or(0);
+    record.owner_start_time = owner_start_time_;
     record.updated_ms = unix_ms();
     for (const auto& node : nodes_) {
       const Node& n = *node;
@@ -957,6 +958,8 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   const RuntimeFactory factory_;
   const std::filesystem::path run_dir_;
   const std::string state_key_;
+  // Read once (not under mutex_ on every state write): it cannot change while we run.
+  const std::uint64_t owner_start_time_;
 
   mutable std::recursive_mutex mutex_;
   std::condition_variable_any changed_;
