@@ -160,17 +160,6 @@ class EventSink final : public spdlog::sinks::base_sink<spdlog::details::null_mu
   std::function<std::int64_t()> now_ms_;
 };
 
-std::map<std::string, std::string> environment_snapshot() {
-  std::map<std::string, std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string_view kv(*entry);
-    const auto eq = kv.find('=');
-    if (eq == std::string_view::npos || eq == 0) continue;
-    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
-  }
-  return env;
-}
-
 // The home directory from the passwd entry: $HOME may be stale under sudo or in services.
 std::optional<std::string> passwd_home() {
   long size = ::sysconf(_SC_GETPW_R_SIZE_MAX);
@@ -271,7 +260,7 @@ struct Context::Impl {
 Context::Context(ContextOptions options) : impl_(std::make_unique<Impl>()) {
   Impl& impl = *impl_;
   impl.options = std::move(options);
-  impl.env = impl.options.env ? *impl.options.env : environment_snapshot();
+  impl.env = impl.options.env ? *impl.options.env : core::process_environment();
   impl.home = resolve_home(impl.options, impl.env);
   // Children inherit the snapshot, like everything else in the library (and no racy reads of
   // environ while the host may call setenv).

@@ -133,17 +133,6 @@ void drain_eventfd(int fd) noexcept {
   [[maybe_unused]] const ssize_t n = ::read(fd, &value, sizeof value);
 }
 
-std::map<std::string, std::string> process_environment() {
-  std::map<std::string, std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string_view kv(*entry);
-    const auto eq = kv.find('=');
-    if (eq == std::string_view::npos || eq == 0) continue;
-    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
-  }
-  return env;
-}
-
 bool is_executable_file(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
@@ -195,7 +184,7 @@ Prepared prepare(const CommandSpec& spec,
   }
   Prepared p;
   std::map<std::string, std::string> env;
-  if (spec.inherit_env) env = base_env ? *base_env : process_environment();
+  if (spec.inherit_env) env = base_env ? *base_env : core::process_environment();
   for (const auto& [key, value] : spec.env) {
     if (key.empty() || key.find('=') != std::string::npos) {
       throw Error(ErrorCode::invalid_argument, "invalid environment variable name '" + key + "'");
@@ -792,6 +781,18 @@ class SystemCommandRunner final : public CommandRunner {
 }  // namespace
 
 namespace core {
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view kv(*entry);
+    const auto eq = kv.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;
+    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
 std::shared_ptr<CommandRunner> make_system_command_runner(
     std::optional<std::map<std::string, std::string>> base_env) {
   return std::make_shared<SystemCommandRunner>(std::move(base_env));

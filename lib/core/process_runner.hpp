@@ -15,4 +15,7 @@ namespace devx::core {
 std::shared_ptr<CommandRunner> make_system_command_runner(
     std::optional<std::map<std::string, std::string>> base_env);
 
+// A copy of the host process environment (`environ`), read now.
+std::map<std::string, std::string> process_environment();
+
 }  // namespace devx::core
