@@ -346,14 +346,26 @@ Operation Context::start(std::string kind, std::function<std::string(OperationSc
   for (auto it = impl_->workers.begin(); it != impl_->workers.end();) {
     it = it->state->done() ? impl_->workers.erase(it) : std::next(it);
   }
-  impl_->workers.push_back(Impl::Worker{state, std::jthread([state, work = std::move(work)] {
-                                          OperationScope scope(state);
-                                          try {
-                                            state->finish_with_result(work(scope));
-                                          } catch (...) {
-                                            state->finish_with_exception(std::current_exception());
-                                          }
-                                        })});
+  impl_->workers.push_back(
+      Impl::Worker{state, std::jthread([state, work = std::move(work)]() mutable {
+                     OperationScope scope(state);
+                     std::string result;
+                     std::exception_ptr error;
+                     try {
+                       result = work(scope);
+                     } catch (...) {
+                       error = std::current_exception();
+                     }
+                     // Release what the work captured (a Session, a Project …) before waiters
+                     // wake: otherwise the caller may drop its last handle first and the object
+                     // would be destroyed later on this thread, racing with the caller's teardown.
+                     work = nullptr;
+                     if (error) {
+                       state->finish_with_exception(error);
+                     } else {
+                       state->finish_with_result(std::move(result));
+                     }
+                   })});
   return Operation(state);
 }
 
