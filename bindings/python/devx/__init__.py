@@ -304,6 +304,34 @@ class _FdWatcher:
             callback()
 
 
+
+async def _events_from_fd(context: "Context", next_event: Callable[[float], Any],
+                          recheck: Optional[float]) -> AsyncIterator[Event]:
+    """Events of an operation or session as they arrive, without a thread: polls
+    ``next_event(0)`` and sleeps on the context's event fd (``loop.add_reader``) in between,
+    waking at least every ``recheck`` seconds when given."""
+    watcher = context._watcher(asyncio.get_running_loop())
+    news = asyncio.Event()
+    watcher.add(news.set)
+    try:
+        while True:
+            status, event = next_event(0.0)
+            if status == "event":
+                yield event
+            elif status == "end":
+                return
+            elif recheck is None:
+                await news.wait()
+                news.clear()
+            else:
+                try:
+                    await asyncio.wait_for(news.wait(), recheck)
+                except asyncio.TimeoutError:
+                    pass
+                news.clear()
+    finally:
+        watcher.remove(news.set)
+
 class Operation(Generic[T]):
     """A handle to work running on a context thread: ``events()``, ``wait()``, ``cancel()``,
     ``result()``; in a coroutine, ``await op.result_async()`` or ``async for ev in op``."""
@@ -355,23 +383,8 @@ class Operation(Generic[T]):
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._aevents()
 
-    async def _aevents(self) -> AsyncIterator[Event]:
-        loop = asyncio.get_running_loop()
-        watcher = self._context._watcher(loop)
-        news = asyncio.Event()
-        watcher.add(news.set)
-        try:
-            while True:
-                status, event = self._native.next_event(0.0)
-                if status == "event":
-                    yield event
-                elif status == "end":
-                    return
-                else:
-                    await news.wait()
-                    news.clear()
-        finally:
-            watcher.remove(news.set)
+    def _aevents(self) -> AsyncIterator[Event]:
+        return _events_from_fd(self._context, self._native.next_event, recheck=None)
 
     async def result_async(self, on_event: Optional[Callable[[Event], None]] = None) -> T:
         """Waits without blocking the loop (no thread, no busy polling: the context's event fd is
@@ -562,28 +575,10 @@ class Session:
         context's event fd is watched with ``loop.add_reader``); ends like ``events()``."""
         return self._aevents()
 
-    async def _aevents(self) -> AsyncIterator[Event]:
-        loop = asyncio.get_running_loop()
-        watcher = self._context._watcher(loop)
-        news = asyncio.Event()
-        watcher.add(news.set)
-        try:
-            while True:
-                status, event = self._native.next_event(0.0)
-                if status == "event":
-                    yield event
-                elif status == "end":
-                    return
-                else:
-                    # The fd only signals new events; the end (an operation finishing, the last
-                    # node stopping) is noticed by re-checking at a modest pace.
-                    try:
-                        await asyncio.wait_for(news.wait(), 0.25)
-                    except asyncio.TimeoutError:
-                        pass
-                    news.clear()
-        finally:
-            watcher.remove(news.set)
+    def _aevents(self) -> AsyncIterator[Event]:
+        # The fd only signals new events; a session's end (an operation finishing, the last node
+        # stopping) is noticed by re-checking at a modest pace.
+        return _events_from_fd(self._context, self._native.next_event, recheck=0.25)
 
     def __repr__(self) -> str:
         states = ", ".join(f"{s.name}={s.state}" for s in self.status()) if not self.closed else ""
