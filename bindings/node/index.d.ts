@@ -9,7 +9,8 @@ export function abiVersion(): number;
 export type ErrorCode =
   | 'internal' | 'invalid_argument' | 'config_not_found' | 'config_invalid' | 'io' | 'not_found'
   | 'already_exists' | 'timeout' | 'cancelled' | 'command_failed' | 'command_not_found' | 'http'
-  | 'port_in_use' | 'locked' | 'unsupported' | 'prompt_required';
+  | 'port_in_use' | 'locked' | 'unsupported' | 'prompt_required'
+  | 'conflict' | 'unreachable' | 'permission_denied';
 
 export interface DevxErrorOptions {
   code?: ErrorCode | string;
@@ -64,6 +65,9 @@ export class PortInUseError extends DevxError {}
 export class LockedError extends DevxError {}
 export class UnsupportedError extends DevxError {}
 export class PromptRequiredError extends DevxError {}
+export class ConflictError extends DevxError {}
+export class UnreachableError extends DevxError {}
+export class PermissionDeniedError extends DevxError {}
 
 export function errorClass(code: string): typeof DevxError;
 export const errorCodes: Readonly<Record<string, typeof DevxError>>;
@@ -310,3 +314,111 @@ export interface UpPlan {
 
 /** What up() would do, without starting anything (--dry-run). */
 export function plan(project: Project, options?: UpOptions): UpPlan;
+
+// ---- Kubernetes bridge (docs/schemas/bridge-*.schema.json) ----
+
+/** How kubectl reaches the cluster; '' (or absent): kubectl's own resolution. */
+export interface KubeSettings {
+  kubeconfig?: string;
+  /** The kubeconfig context; default the current one. */
+  context?: string;
+  /** The kubectl binary; default 'kubectl' on PATH. */
+  kubectl?: string;
+}
+
+export interface BridgeTargetSpec {
+  service: string;
+  /** Default: the options' namespace, else 'default'. */
+  namespace?: string;
+  /** The Service port. */
+  port: number;
+  /** 0 or absent: chosen by kubectl. */
+  localPort?: number;
+}
+
+export interface BridgeConnectOptions {
+  kube?: KubeSettings;
+  namespace?: string;
+  targets: BridgeTargetSpec[];
+  origin?: 'standalone' | 'up';
+  /** Default: defaultContext(). */
+  context?: Context;
+}
+
+export interface BridgePortMapping {
+  /** The Service port. */
+  remote: number;
+  /** The local port; 0 refuses that port's connections. */
+  local?: number;
+}
+
+export interface BridgeInterceptOptions {
+  kube?: KubeSettings;
+  service: string;
+  namespace?: string;
+  /** Absent or empty: every TCP Service port to the same local port. */
+  ports?: BridgePortMapping[];
+  agentImage?: string;
+  readyTimeoutS?: number;
+  graceS?: number;
+  keepaliveIntervalMs?: number;
+  keepaliveTimeoutMs?: number;
+  origin?: 'standalone' | 'up';
+  context?: Context;
+}
+
+export interface BridgeDoctorOptions {
+  kube?: KubeSettings;
+  /** Absent or '': all namespaces. */
+  namespace?: string;
+  repair?: boolean;
+  context?: Context;
+}
+
+/** Data of a connect session's 'state' events. */
+export interface BridgeForwardState {
+  service: string;
+  namespace: string;
+  remote_port: number;
+  local_port: number;
+  state: string;
+  attempt: number;
+}
+
+export interface BridgeStatus {
+  v: number;
+  active: boolean;
+  sessions: Array<Record<string, unknown>>;
+}
+
+export interface BridgeDisconnectResult {
+  v: number;
+  sessions: Array<Record<string, unknown>>;
+}
+
+export interface BridgeDoctorResult {
+  v: number;
+  findings: Array<Record<string, unknown>>;
+}
+
+/** A bridge session: runs until cancelled, then leaves nothing behind. */
+export class BridgeSession extends Operation<Record<string, unknown>> {
+  /** Cancels the session and resolves once it has cleaned up. */
+  close(): Promise<void>;
+}
+
+export const bridge: {
+  connect(options: BridgeConnectOptions): BridgeSession;
+  intercept(options: BridgeInterceptOptions): BridgeSession;
+  doctor(options?: BridgeDoctorOptions): Operation<BridgeDoctorResult>;
+  status(options?: { context?: Context }): BridgeStatus;
+  /** No sessionId: every session. waitMs < 0 or absent: the library's default (30 s). */
+  disconnect(options?: { sessionId?: string; waitMs?: number; context?: Context }):
+    BridgeDisconnectResult;
+  /** BRIDGE_<SERVICE>[_<NAMESPACE>]_{URL,HOST,PORT} of every live forward. */
+  environment(options?: { context?: Context }): Record<string, string>;
+  /** Role + RoleBinding in `namespace`, or ClusterRole + ClusterRoleBinding for ''. */
+  rbacYaml(namespace?: string): string;
+  /** 'payments-api' -> 'BRIDGE_PAYMENTS_API'; with 'team.a' -> 'BRIDGE_PAYMENTS_API_TEAM_A'. */
+  envPrefix(service: string, namespace?: string, withNamespace?: boolean): string;
+};

@@ -252,6 +252,9 @@ DEVX_API LoadResult load_project_from_string(std::string_view yaml,
                                              const LoadOptions& options = {});
 
 // The resolved project as a JSON document ({"v":1,…}; see docs/schemas/project.schema.json).
+// Go-style durations ("1m30s", "1.5s", "250ms"), as in devx.yaml; nullopt when malformed.
+DEVX_API std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
 DEVX_API std::string project_to_json(const Project& project);
 // The resolved project as devx.yaml-shaped YAML (a single file, includes and profile applied).
 DEVX_API std::string project_to_yaml(const Project& project);

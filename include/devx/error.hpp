@@ -28,6 +28,9 @@ enum class ErrorCode : int {
   locked = 14,            // a state lock is held by another process
   unsupported = 15,       // valid request this platform or version does not support
   prompt_required = 16,   // a confirmation was needed and no TTY was there (pass -y)
+  conflict = 17,          // the object changed under us (a precondition failed) or is taken
+  unreachable = 18,       // a remote endpoint (cluster API, tunnel peer) cannot be reached
+  permission_denied = 19, // the remote side refused the credentials (RBAC, API token)
 };
 
 // Stable snake_case name of a code ("config_invalid"); "unknown" for values outside the table.

@@ -1,4 +1,5 @@
 // The public configuration API (include/devx/config.hpp) over the loader and the field tables.
+#include "config/duration.hpp"
 #include "config/fields.hpp"
 #include "config/loader.hpp"
 
@@ -234,6 +235,10 @@ int default_port(DatabaseEngine engine) noexcept {
       return 27017;
   }
   return 0;
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  return config::parse_duration(text);
 }
 
 }  // namespace devx

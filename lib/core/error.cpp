@@ -12,7 +12,7 @@ namespace devx {
 namespace {
 
 // Indexed by the enum value; must match ErrorCode exactly (checked by error_test).
-constexpr std::array<std::string_view, 17> kErrorCodeNames = {
+constexpr std::array<std::string_view, 20> kErrorCodeNames = {
     "ok",
     "internal",
     "invalid_argument",
@@ -30,6 +30,9 @@ constexpr std::array<std::string_view, 17> kErrorCodeNames = {
     "locked",
     "unsupported",
     "prompt_required",
+    "conflict",
+    "unreachable",
+    "permission_denied",
 };
 
 boost::json::value error_to_value(const Error& error) {

@@ -1,4 +1,5 @@
 // Planning `up`: node selection, topological order, port shifting with propagation, environment.
+#include <devx/bridge.hpp>
 #include <devx/error.hpp>
 #include <devx/orchestrator.hpp>
 
@@ -14,6 +15,7 @@
 
 #include "core/json.hpp"
 #include "orchestrator/environment.hpp"
+#include "orchestrator/bridge_runtime.hpp"
 #include "orchestrator/plan.hpp"
 #include "runtime/database.hpp"
 
@@ -54,7 +56,11 @@ std::optional<int> requested_port(const NodePlan& node) {
   if (node.database != nullptr) {
     return node.database->port > 0 ? node.database->port : default_port(node.database->engine);
   }
-  if (node.service->runtime == ServiceRuntime::bridge) return std::nullopt;
+  if (node.service->runtime == ServiceRuntime::bridge) {
+    // A forward gets its local port like any service (0 = any free one); an intercept has none.
+    if (node.service->bridge_target) return node.service->bridge_target->local_port;
+    return std::nullopt;
+  }
   return node.service->port;
 }
 
@@ -122,6 +128,7 @@ Plan build_plan(Context& context, const Project& project, const UpOptions& optio
     NodePlan node;
     node.run_key = plan.run_key;
     node.database = &db;
+    node.project = &project;
     node.planned.name = db.name.empty() ? std::string(to_string(db.engine)) : db.name;
     node.planned.kind = NodeKind::database;
     node.planned.runtime = std::string(to_string(db.runtime));
@@ -132,6 +139,7 @@ Plan build_plan(Context& context, const Project& project, const UpOptions& optio
     NodePlan node;
     node.run_key = plan.run_key;
     node.service = &svc;
+    node.project = &project;
     node.planned.name = svc.name;
     node.planned.kind = NodeKind::service;
     node.planned.runtime = std::string(to_string(svc.runtime));
@@ -274,6 +282,10 @@ Plan build_plan(Context& context, const Project& project, const UpOptions& optio
       }
     }
     if (node.health) node.planned.healthcheck = describe_health(*node.health);
+    if (node.service != nullptr && node.service->runtime == ServiceRuntime::bridge) {
+      node.planned.argv = bridge_argv(project, *node.service, node.planned.port.value_or(0));
+      node.planned.bridge = describe_bridge(project, *node.service, node.planned.port);
+    }
   }
 
   // 6. Wait reasons and environments.
@@ -372,6 +384,15 @@ std::map<std::string, std::string> dependency_environment(const Project& project
   } else {
     env[prefix + "_URL"] = "http://127.0.0.1:" + std::to_string(port);
   }
+  // A forwarded Service is also known by its own name, with the formula of `devx bridge env`.
+  if (const Service* s = project.find_service(node); s != nullptr && s->bridge_target) {
+    std::string ns = s->bridge_target->namespace_;
+    if (ns.empty() && project.bridge) ns = project.bridge->namespace_;
+    const std::string bridge = bridge_env_prefix(s->bridge_target->service, ns, false);
+    env[bridge + "_URL"] = "http://127.0.0.1:" + std::to_string(port);
+    env[bridge + "_HOST"] = "127.0.0.1";
+    env[bridge + "_PORT"] = std::to_string(port);
+  }
   return env;
 }
 
@@ -385,6 +406,7 @@ std::string UpPlan::to_json() const {
     n["name"] = node.name;
     n["kind"] = node.kind == NodeKind::service ? "service" : "database";
     n["runtime"] = node.runtime;
+    if (!node.bridge.empty()) n["bridge"] = node.bridge;
     boost::json::array argv;
     for (const auto& a : node.argv) argv.emplace_back(a);
     n["argv"] = std::move(argv);

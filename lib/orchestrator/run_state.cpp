@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "core/json.hpp"
+#include "core/proc_stat.hpp"
 #include "orchestrator/plan.hpp"
 
 namespace devx::orchestrator {
@@ -37,36 +38,6 @@ std::int64_t num(const json::object& o, std::string_view key) {
   return 0;
 }
 
-struct ProcStat {
-  int pgrp = 0;
-  char state = '?';
-  std::uint64_t start_time = 0;
-};
-
-std::optional<ProcStat> read_stat(int pid) {
-  // Plain read(2): the process may exit between open and read, which makes read fail with
-  // ESRCH, and libstdc++'s filebuf throws from inside istreambuf_iterator on that.
-  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::nullopt;
-  char buffer[1024];
-  const ssize_t n = ::read(fd.get(), buffer, sizeof buffer - 1);
-  if (n <= 0) return std::nullopt;
-  const std::string text(buffer, static_cast<std::size_t>(n));
-  // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
-  const auto close = text.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream fields(text.substr(close + 2));
-  ProcStat stat;
-  std::string skip;
-  fields >> stat.state;  // 3
-  fields >> skip;        // 4 ppid
-  fields >> stat.pgrp;   // 5
-  for (int f = 6; f <= 21; ++f) fields >> skip;
-  fields >> stat.start_time;  // 22
-  if (!fields) return std::nullopt;
-  return stat;
-}
 
 }  // namespace
 
@@ -134,13 +105,6 @@ std::optional<RunRecord> parse_run_record(std::string_view text) {
   return r;
 }
 
-std::optional<std::uint64_t> process_start_time(int pid) {
-  if (pid <= 0) return std::nullopt;
-  auto stat = read_stat(pid);
-  if (!stat || stat->state == 'Z') return std::nullopt;
-  return stat->start_time;
-}
-
 std::vector<int> live_group_members(int pgid) {
   std::vector<int> members;
   if (pgid <= 0) return members;
@@ -150,7 +114,7 @@ std::vector<int> live_group_members(int pgid) {
     char* end = nullptr;
     const long pid = std::strtol(entry->d_name, &end, 10);
     if (end == entry->d_name || *end != '\0') continue;
-    auto stat = read_stat(static_cast<int>(pid));
+    auto stat = core::read_proc_stat(static_cast<int>(pid));
     if (stat && stat->pgrp == pgid && stat->state != 'Z') members.push_back(static_cast<int>(pid));
   }
   ::closedir(dir);
@@ -198,13 +162,13 @@ ReconcileReport reconcile_record(const RunRecord& record) {
     const int pgid = node.pgid > 0 ? node.pgid : node.pid;
     if (pgid <= 0) continue;
     // The leader still exists: trust it only if it is the same process (same start time).
-    if (auto leader = read_stat(pgid); leader && leader->state != 'Z') {
+    if (auto leader = core::read_proc_stat(pgid); leader && leader->state != 'Z') {
       if (node.start_time != 0 && leader->start_time != node.start_time) continue;  // pid reused
     }
     // Members that outlived the leader: started no earlier than it.
     bool found = false;
     for (const int pid : live_group_members(pgid)) {
-      auto stat = read_stat(pid);
+      auto stat = core::read_proc_stat(pid);
       if (stat && (node.start_time == 0 || stat->start_time >= node.start_time)) found = true;
     }
     if (!found) continue;

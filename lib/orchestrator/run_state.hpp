@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/proc_stat.hpp"
 #include "core/unique_fd.hpp"
 
 namespace devx::orchestrator {
@@ -41,8 +42,7 @@ struct RunRecord {
 std::string to_json(const RunRecord& record);
 std::optional<RunRecord> parse_run_record(std::string_view json);
 
-// Start time of a process (field 22 of /proc/<pid>/stat), nullopt when it does not exist.
-std::optional<std::uint64_t> process_start_time(int pid);
+using core::process_start_time;
 // Processes (not zombies) whose process group is `pgid`.
 std::vector<int> live_group_members(int pgid);
 

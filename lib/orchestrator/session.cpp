@@ -10,6 +10,7 @@
 // on the spot (schedule_locked), from whichever thread made the change.
 // All node bookkeeping is guarded by `mutex_` (recursive: listeners called under it may read
 // status()); output bookkeeping by each node's `output_mutex`.
+#include "orchestrator/bridge_runtime.hpp"
 #include "orchestrator/session.hpp"
 
 #include <devx/error.hpp>
@@ -1005,8 +1006,7 @@ RuntimeFactory default_runtime_factory(std::string container_engine) {
       case ServiceRuntime::host:
         return node.service->command.empty() ? std::shared_ptr<runtime::NodeRuntime>(none) : host;
       case ServiceRuntime::bridge:
-        throw Error(ErrorCode::unsupported, "bridge runtime arrives with the Kubernetes bridge",
-                    "service '" + node.planned.name + "' cannot be started by `devx up` yet");
+        return make_bridge_runtime(*node.project, *node.service);
       case ServiceRuntime::container:
         return std::make_shared<runtime::ContainerRuntime>(
             runtime::ContainerEngine::detect_or_throw(context, container_engine));

@@ -147,6 +147,7 @@ int run(int argc, char** argv, CancelRegistry& registry) {
   add_run_command(app, cli);
   add_action_command(app, cli);
   add_supervise_command(app, cli);
+  add_bridge_commands(app, cli);
 
   try {
     app.parse(argc, argv);

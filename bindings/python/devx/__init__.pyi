@@ -5,7 +5,7 @@ import datetime
 import os
 from pathlib import Path
 from typing import (Any, AsyncIterator, Callable, Dict, Generic, Iterator, List, Mapping, Optional,
-                    Tuple, Type, TypeVar, Union)
+                    Sequence, Tuple, Type, TypedDict, TypeVar, Union)
 
 PathLike = Union[str, os.PathLike[str]]
 T = TypeVar("T")
@@ -52,6 +52,9 @@ class PortInUseError(Error): ...
 class LockedError(Error): ...
 class UnsupportedError(Error): ...
 class PromptRequiredError(Error): ...
+class ConflictError(Error): ...
+class UnreachableError(Error): ...
+class PermissionDeniedError(Error): ...
 
 def error_class(code: str) -> Type[Error]: ...
 
@@ -473,3 +476,57 @@ def up(project: Union[Project, PathLike], only: Optional[List[str]] = ...,
 def plan(project: Union[Project, PathLike], only: Optional[List[str]] = ...,
          keep_going: bool = ..., *, container_engine: Optional[str] = ...,
          context: Optional[Context] = ...) -> Dict[str, Any]: ...
+
+# ---- Kubernetes bridge (devx.bridge) ----
+
+class KubeSettings(TypedDict, total=False):
+    kubeconfig: str
+    context: str
+    kubectl: str
+
+class _BridgeTargetRequired(TypedDict):
+    service: str
+    port: int
+
+class BridgeTargetSpec(_BridgeTargetRequired, total=False):
+    namespace: str
+    local_port: int
+
+class BridgePortMapping(TypedDict, total=False):
+    remote: int
+    local: int
+
+class BridgeSession(Operation[Dict[str, Any]]):
+    def __enter__(self) -> BridgeSession: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+class _Bridge:
+    @staticmethod
+    def connect(targets: Sequence[BridgeTargetSpec], *, namespace: Optional[str] = ...,
+                kube: Optional[KubeSettings] = ..., origin: Optional[str] = ...,
+                context: Optional[Context] = ...) -> BridgeSession: ...
+    @staticmethod
+    def intercept(service: str, *, namespace: Optional[str] = ...,
+                  ports: Optional[Sequence[BridgePortMapping]] = ...,
+                  kube: Optional[KubeSettings] = ..., agent_image: Optional[str] = ...,
+                  ready_timeout_s: Optional[int] = ..., grace_s: Optional[int] = ...,
+                  keepalive_interval_ms: Optional[int] = ...,
+                  keepalive_timeout_ms: Optional[int] = ..., origin: Optional[str] = ...,
+                  context: Optional[Context] = ...) -> BridgeSession: ...
+    @staticmethod
+    def status(*, context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def disconnect(session_id: Optional[str] = ..., *, wait: Optional[float] = ...,
+                   context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def environment(*, context: Optional[Context] = ...) -> Dict[str, str]: ...
+    @staticmethod
+    def doctor(*, namespace: Optional[str] = ..., kube: Optional[KubeSettings] = ...,
+               repair: Optional[bool] = ...,
+               context: Optional[Context] = ...) -> Operation[Dict[str, Any]]: ...
+    @staticmethod
+    def rbac_yaml(namespace: str = ...) -> str: ...
+    @staticmethod
+    def env_prefix(service: str, namespace: str = ..., with_namespace: bool = ...) -> str: ...
+
+bridge: _Bridge

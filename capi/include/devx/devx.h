@@ -45,7 +45,10 @@ typedef enum devx_status {
   DEVX_E_PORT_IN_USE = 13,
   DEVX_E_LOCKED = 14,
   DEVX_E_UNSUPPORTED = 15,
-  DEVX_E_PROMPT_REQUIRED = 16
+  DEVX_E_PROMPT_REQUIRED = 16,
+  DEVX_E_CONFLICT = 17,
+  DEVX_E_UNREACHABLE = 18,
+  DEVX_E_PERMISSION_DENIED = 19
 } devx_status_t;
 
 typedef struct devx_error devx_error_t;
@@ -59,7 +62,8 @@ typedef struct devx_session devx_session_t; /* since ABI version 2 */
 /* "MAJOR.MINOR.PATCH" of the library; static storage, not freed. */
 DEVX_EXPORT const char *devx_version(void);
 /* Incremented whenever functions are added to this header: 1 = configuration and operations,
- * 2 = sessions (devx_session_*, devx_up_plan). */
+ * 2 = sessions (devx_session_*, devx_up_plan), 3 = Kubernetes bridge (devx_bridge_*), error codes
+ * 17–19. */
 DEVX_EXPORT int devx_abi_version(void);
 
 /* ---- strings and errors ---------------------------------------------------------------------- */
@@ -226,6 +230,84 @@ DEVX_EXPORT devx_status_t devx_session_next_event(devx_next_event_t *out_kind, c
  * them with devx_op_free). Must be called before devx_context_free of its context (which, as a
  * safety net, stops sessions still up). NULL is ignored. */
 DEVX_EXPORT void devx_session_free(devx_session_t *session);
+
+/* ---- Kubernetes bridge (ABI version 3) ------------------------------------------------------- */
+
+/* Reach remote Services from local code (connect) and route a remote Service's traffic to a local
+ * process (intercept). Every options document may hold "kube":{"kubeconfig","context","kubectl"}
+ * (strings; "" = kubectl's own resolution, the current context, "kubectl" on PATH). Options are
+ * checked when the call is made: unknown keys and wrong types fail the call itself with
+ * DEVX_E_INVALID_ARGUMENT, naming the field ("targets[0].port"). A session (connect, intercept)
+ * is an operation that runs until devx_op_cancel (or devx_bridge_disconnect from any process) and
+ * leaves nothing behind when it ends; while it runs it is recorded under DEVX_HOME/bridge/, so
+ * devx_bridge_status and devx_bridge_environment of every process see it. With the context's
+ * dry_run, the operation's result is the plan and nothing starts. */
+
+/* Starts `kubectl port-forward` for every target and keeps each up (reconnecting with backoff)
+ * until cancelled. options_json: {"v":1,"kube":{…},"namespace":"",
+ * "targets":[{"service","namespace","port","local_port"}],"origin":"standalone"|"up"}
+ * (docs/schemas/bridge-connect-options.schema.json); a target's "namespace" defaults to the
+ * options' one, else "default"; "local_port" 0 lets kubectl choose. State events (source
+ * "<namespace>/<service>:<port>") carry data {"service","namespace","remote_port","local_port",
+ * "state","attempt"}; "state" is "forwarding" once the local port is served. Result, when the
+ * session ends: {"v":1,"session":…}. */
+DEVX_EXPORT devx_status_t devx_bridge_connect_start(devx_op_t **out, devx_context_t *ctx,
+                                                    const char *options_json, devx_error_t **err);
+
+/* Deploys the in-cluster agent, swaps the Service's selector to it and routes its connections to
+ * local ports until cancelled; then restores the selector and removes the agent. options_json:
+ * {"v":1,"kube":{…},"service","namespace","ports":[{"remote","local"}],"agent_image",
+ * "ready_timeout_s":120,"grace_s":30,"keepalive_interval_ms":5000,"keepalive_timeout_ms":10000,
+ * "origin"} (docs/schemas/bridge-intercept-options.schema.json); no "ports" = every TCP Service
+ * port to the same local port. Progress events name each step; a state event "active" carries
+ * {"session","service","namespace","ports":[{"remote","local"}]}. DEVX_E_CONFLICT when the
+ * Service is already intercepted, DEVX_E_UNREACHABLE when the cluster cannot be reached,
+ * DEVX_E_PERMISSION_DENIED when RBAC refuses a call (see devx_bridge_rbac_yaml). */
+DEVX_EXPORT devx_status_t devx_bridge_intercept_start(devx_op_t **out, devx_context_t *ctx,
+                                                      const char *options_json,
+                                                      devx_error_t **err);
+
+/* Every recorded session with its liveness checked (a dead owner is reported as "stale"):
+ * {"v":1,"active":bool,"sessions":[…]} (docs/schemas/bridge-status.schema.json);
+ * {"v":1,"active":false,"sessions":[]} when there is none. */
+DEVX_EXPORT devx_status_t devx_bridge_status(char **out_json, devx_context_t *ctx,
+                                             devx_error_t **err);
+
+/* Stops the session `session_id` (NULL or "" = every session): signals each live owner, which
+ * restores and cleans up itself, and waits up to wait_ms for it (< 0: the library's default,
+ * 30 s); for a dead owner whose intercept is still applied, restores the Service and removes the
+ * agent itself. With dry_run, the plan only. Result: {"v":1,"sessions":[…]}
+ * (docs/schemas/bridge-disconnect.schema.json). */
+DEVX_EXPORT devx_status_t devx_bridge_disconnect(char **out_json, devx_context_t *ctx,
+                                                 const char *session_id, int wait_ms,
+                                                 devx_error_t **err);
+
+/* BRIDGE_<SERVICE>[_<NAMESPACE>]_{URL,HOST,PORT} for every live forward of every session:
+ * {"v":1,"env":{"BRIDGE_PAYMENTS_API_URL":"http://127.0.0.1:9501",…}}
+ * (docs/schemas/bridge-environment.schema.json). */
+DEVX_EXPORT devx_status_t devx_bridge_environment(char **out_json, devx_context_t *ctx,
+                                                  devx_error_t **err);
+
+/* Finds what a crashed session can leave in the cluster (swapped selectors, agents, RBAC objects
+ * without a live session) and, with "repair", restores and deletes it. options_json:
+ * {"v":1,"kube":{…},"namespace":"" (all namespaces),"repair":false}
+ * (docs/schemas/bridge-doctor-options.schema.json). Result: {"v":1,"findings":[…]}
+ * (docs/schemas/bridge-doctor-result.schema.json). */
+DEVX_EXPORT devx_status_t devx_bridge_doctor_start(devx_op_t **out, devx_context_t *ctx,
+                                                   const char *options_json, devx_error_t **err);
+
+/* Apply-able RBAC YAML granting exactly the API calls the bridge makes: Role + RoleBinding in
+ * namespace_, or ClusterRole + ClusterRoleBinding when it is NULL or "". */
+DEVX_EXPORT devx_status_t devx_bridge_rbac_yaml(char **out, const char *namespace_,
+                                                devx_error_t **err);
+
+/* The one formula for the prefix of a forward's environment variables: "BRIDGE_" + the Service
+ * name upper-cased with every character outside [A-Z0-9] replaced by '_', plus "_" + the
+ * namespace the same way when with_namespace is not 0: "payments-api" -> "BRIDGE_PAYMENTS_API";
+ * with "team.a" -> "BRIDGE_PAYMENTS_API_TEAM_A". namespace_ NULL is "". */
+DEVX_EXPORT devx_status_t devx_bridge_env_prefix(char **out, const char *service,
+                                                 const char *namespace_, int with_namespace,
+                                                 devx_error_t **err);
 
 #ifdef __cplusplus
 }

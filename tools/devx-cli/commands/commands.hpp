@@ -56,5 +56,7 @@ void add_exec_command(CLI::App& app, Cli& cli);
 void add_run_command(CLI::App& app, Cli& cli);
 void add_action_command(CLI::App& app, Cli& cli);
 void add_supervise_command(CLI::App& app, Cli& cli);
+// devx bridge … (docs/bridge.md).
+void add_bridge_commands(CLI::App& app, Cli& cli);
 
 }  // namespace devx::cli
