@@ -51,3 +51,9 @@ UP_BENCH="$(find build/default -type f -name up_bench -perm -u+x | head -1)"
 
 echo
 echo "bench: devx load+validate = ${ratio}x the yaml-cpp floor (goal <= 2); devx config validate median wall = ${median_ms} ms (goal < 30)"
+
+devx_banner "yamux_bench (bridge transport: raw TCP floor vs devx Yamux vs hashicorp/yamux)"
+cmake --build --preset default --target yamux_bench
+YAMUX_BENCH="$(find build/default -type f -name yamux_bench -perm -u+x | head -1)"
+"$YAMUX_BENCH" | tee "$OUT/yamux_bench.txt"
+tail -1 "$OUT/yamux_bench.txt" >"$OUT/yamux_bench.json"

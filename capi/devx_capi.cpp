@@ -8,6 +8,7 @@
 //    success, *err on failure (docs/c-abi.md).
 #include <devx/devx.h>
 
+#include <devx/bridge.hpp>
 #include <devx/config.hpp>
 #include <devx/context.hpp>
 #include <devx/devx.hpp>
@@ -23,6 +24,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -342,6 +345,206 @@ devx::StopOptions parse_stop_options(const char* text) {
       options.remove_volumes = value.as_bool();
     } else if (key == "only") {
       options.only = expect_string_list(what, key, value);
+    } else {
+      unknown_key(what, key, allowed);
+    }
+  }
+  return options;
+}
+
+// ---- bridge options (docs/schemas/bridge-*-options.schema.json) ---------------------------------
+// Nested fields are named by their path ("targets[0].port") in every error.
+
+std::string field_path(std::string_view parent, std::string_view key) {
+  return std::string(parent) + "." + std::string(key);
+}
+
+std::string index_path(std::string_view parent, std::size_t index) {
+  return std::string(parent) + "[" + std::to_string(index) + "]";
+}
+
+int expect_int(std::string_view what, std::string_view key, const json::value& value) {
+  constexpr auto max = std::numeric_limits<int>::max();
+  constexpr auto min = std::numeric_limits<int>::min();
+  if (value.is_int64() && value.as_int64() >= min && value.as_int64() <= max) {
+    return static_cast<int>(value.as_int64());
+  }
+  if (value.is_uint64() && value.as_uint64() <= static_cast<std::uint64_t>(max)) {
+    return static_cast<int>(value.as_uint64());
+  }
+  if (value.is_int64() || value.is_uint64()) {
+    throw invalid_argument(std::string(what) + ": \"" + std::string(key) + "\" is out of range");
+  }
+  wrong_type(what, key, "an integer", value);
+}
+
+bool expect_bool(std::string_view what, std::string_view key, const json::value& value) {
+  if (!value.is_bool()) wrong_type(what, key, "a boolean", value);
+  return value.as_bool();
+}
+
+const json::object& expect_object(std::string_view what, std::string_view key,
+                                  const json::value& value) {
+  if (!value.is_object()) wrong_type(what, key, "an object", value);
+  return value.as_object();
+}
+
+const json::array& expect_array(std::string_view what, std::string_view key,
+                                const json::value& value) {
+  if (!value.is_array()) wrong_type(what, key, "an array", value);
+  return value.as_array();
+}
+
+// {"kubeconfig","context","kubectl"}
+devx::KubeSettings parse_kube(std::string_view what, const json::value& value) {
+  constexpr std::string_view key = "kube";
+  devx::KubeSettings kube;
+  for (const auto& [name, entry] : expect_object(what, key, value)) {
+    const auto path = field_path(key, name);
+    std::string storage;
+    if (name == "kubeconfig") {
+      kube.kubeconfig = expect_string(what, path, entry, storage);
+    } else if (name == "context") {
+      kube.context = expect_string(what, path, entry, storage);
+    } else if (name == "kubectl") {
+      kube.kubectl = expect_string(what, path, entry, storage);
+    } else {
+      unknown_key(what, path, "kubeconfig, context, kubectl");
+    }
+  }
+  return kube;
+}
+
+std::string parse_origin(std::string_view what, const json::value& value) {
+  std::string origin;
+  expect_string(what, "origin", value, origin);
+  if (origin != "standalone" && origin != "up") {
+    throw invalid_argument(std::string(what) + ": unknown \"origin\" \"" + origin + "\"",
+                           "use standalone or up");
+  }
+  return origin;
+}
+
+// {"service","namespace","port","local_port"}
+devx::BridgeTargetSpec parse_bridge_target(std::string_view what, std::string_view path,
+                                           const json::value& value) {
+  devx::BridgeTargetSpec target;
+  for (const auto& [name, entry] : expect_object(what, path, value)) {
+    const auto key = field_path(path, name);
+    std::string storage;
+    if (name == "service") {
+      target.service = expect_string(what, key, entry, storage);
+    } else if (name == "namespace") {
+      target.namespace_ = expect_string(what, key, entry, storage);
+    } else if (name == "port") {
+      target.port = expect_int(what, key, entry);
+    } else if (name == "local_port") {
+      target.local_port = expect_int(what, key, entry);
+    } else {
+      unknown_key(what, key, "service, namespace, port, local_port");
+    }
+  }
+  return target;
+}
+
+// {"remote","local"}
+devx::BridgePortMapping parse_bridge_port(std::string_view what, std::string_view path,
+                                          const json::value& value) {
+  devx::BridgePortMapping mapping;
+  for (const auto& [name, entry] : expect_object(what, path, value)) {
+    const auto key = field_path(path, name);
+    if (name == "remote") {
+      mapping.remote = expect_int(what, key, entry);
+    } else if (name == "local") {
+      mapping.local = expect_int(what, key, entry);
+    } else {
+      unknown_key(what, key, "remote, local");
+    }
+  }
+  return mapping;
+}
+
+// {"v":1,"kube":{…},"namespace","targets":[…],"origin"}
+devx::BridgeConnectOptions parse_bridge_connect_options(const char* text) {
+  constexpr std::string_view what = "bridge connect options";
+  constexpr std::string_view allowed = "v, kube, namespace, targets, origin";
+  devx::BridgeConnectOptions options;
+  for (const auto& [key, value] : parse_options(text, what)) {
+    std::string storage;
+    if (key == "v") continue;
+    if (key == "kube") {
+      options.kube = parse_kube(what, value);
+    } else if (key == "namespace") {
+      options.namespace_ = expect_string(what, key, value, storage);
+    } else if (key == "targets") {
+      const auto& targets = expect_array(what, key, value);
+      for (std::size_t i = 0; i < targets.size(); ++i) {
+        options.targets.push_back(parse_bridge_target(what, index_path(key, i), targets[i]));
+      }
+    } else if (key == "origin") {
+      options.origin = parse_origin(what, value);
+    } else {
+      unknown_key(what, key, allowed);
+    }
+  }
+  return options;
+}
+
+// {"v":1,"kube":{…},"service","namespace","ports":[…],"agent_image","ready_timeout_s","grace_s",
+//  "keepalive_interval_ms","keepalive_timeout_ms","origin"}
+devx::BridgeInterceptOptions parse_bridge_intercept_options(const char* text) {
+  constexpr std::string_view what = "bridge intercept options";
+  constexpr std::string_view allowed =
+      "v, kube, service, namespace, ports, agent_image, ready_timeout_s, grace_s, "
+      "keepalive_interval_ms, keepalive_timeout_ms, origin";
+  devx::BridgeInterceptOptions options;
+  for (const auto& [key, value] : parse_options(text, what)) {
+    std::string storage;
+    if (key == "v") continue;
+    if (key == "kube") {
+      options.kube = parse_kube(what, value);
+    } else if (key == "service") {
+      options.service = expect_string(what, key, value, storage);
+    } else if (key == "namespace") {
+      options.namespace_ = expect_string(what, key, value, storage);
+    } else if (key == "ports") {
+      const auto& ports = expect_array(what, key, value);
+      for (std::size_t i = 0; i < ports.size(); ++i) {
+        options.ports.push_back(parse_bridge_port(what, index_path(key, i), ports[i]));
+      }
+    } else if (key == "agent_image") {
+      options.agent_image = expect_string(what, key, value, storage);
+    } else if (key == "ready_timeout_s") {
+      options.ready_timeout = std::chrono::seconds(expect_int(what, key, value));
+    } else if (key == "grace_s") {
+      options.grace = std::chrono::seconds(expect_int(what, key, value));
+    } else if (key == "keepalive_interval_ms") {
+      options.keepalive_interval = std::chrono::milliseconds(expect_int(what, key, value));
+    } else if (key == "keepalive_timeout_ms") {
+      options.keepalive_timeout = std::chrono::milliseconds(expect_int(what, key, value));
+    } else if (key == "origin") {
+      options.origin = parse_origin(what, value);
+    } else {
+      unknown_key(what, key, allowed);
+    }
+  }
+  return options;
+}
+
+// {"v":1,"kube":{…},"namespace","repair"}
+devx::BridgeDoctorOptions parse_bridge_doctor_options(const char* text) {
+  constexpr std::string_view what = "bridge doctor options";
+  constexpr std::string_view allowed = "v, kube, namespace, repair";
+  devx::BridgeDoctorOptions options;
+  for (const auto& [key, value] : parse_options(text, what)) {
+    std::string storage;
+    if (key == "v") continue;
+    if (key == "kube") {
+      options.kube = parse_kube(what, value);
+    } else if (key == "namespace") {
+      options.namespace_ = expect_string(what, key, value, storage);
+    } else if (key == "repair") {
+      options.repair = expect_bool(what, key, value);
     } else {
       unknown_key(what, key, allowed);
     }
@@ -681,22 +884,25 @@ extern "C" DEVX_EXPORT void devx_op_free(devx_op_t* op) {
 
 namespace {
 
+// An operation registered with its context: devx_context_free cancels and waits for it.
+devx_op_t* adopt_context_operation(devx_context_t* ctx, devx::Operation operation) {
+  auto handle =
+      std::make_unique<devx_op>(devx_op{operation, std::make_shared<CallbackSlot>(), std::nullopt});
+  std::lock_guard lock(ctx->mutex);
+  std::erase_if(ctx->operations, [](const devx::Operation& op) { return op.done(); });
+  ctx->operations.push_back(std::move(operation));
+  return handle.release();
+}
+
 // An operation of `session`, registered with its context (devx_context_free cancels it) and its
 // handle (devx_session_free cancels it).
 devx_op_t* adopt_session_operation(devx_session_t* session, devx::Operation operation) {
-  auto handle =
-      std::make_unique<devx_op>(devx_op{operation, std::make_shared<CallbackSlot>(), std::nullopt});
-  {
-    std::lock_guard lock(session->ctx->mutex);
-    std::erase_if(session->ctx->operations, [](const devx::Operation& op) { return op.done(); });
-    session->ctx->operations.push_back(operation);
-  }
   {
     std::lock_guard lock(session->mutex);
     std::erase_if(session->operations, [](const devx::Operation& op) { return op.done(); });
-    session->operations.push_back(std::move(operation));
+    session->operations.push_back(operation);
   }
-  return handle.release();
+  return adopt_context_operation(session->ctx, std::move(operation));
 }
 
 bool alive(devx::ServiceState state) {
@@ -873,4 +1079,102 @@ extern "C" DEVX_EXPORT void devx_session_free(devx_session_t* session) {
   }
   session->queue->close();
   delete session;
+}
+
+// ---- Kubernetes bridge
+// ----------------------------------------------------------------------------
+
+extern "C" DEVX_EXPORT devx_status_t devx_bridge_connect_start(devx_op_t** out, devx_context_t* ctx,
+                                                               const char* options_json,
+                                                               devx_error_t** err) {
+  return guard(err, [&] {
+    require(out, "out");
+    require(ctx, "ctx");
+    auto options = parse_bridge_connect_options(options_json);
+    *out =
+        adopt_context_operation(ctx, devx::start_bridge_connect(*ctx->context, std::move(options)));
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_bridge_intercept_start(devx_op_t** out,
+                                                                 devx_context_t* ctx,
+                                                                 const char* options_json,
+                                                                 devx_error_t** err) {
+  return guard(err, [&] {
+    require(out, "out");
+    require(ctx, "ctx");
+    auto options = parse_bridge_intercept_options(options_json);
+    *out = adopt_context_operation(ctx,
+                                   devx::start_bridge_intercept(*ctx->context, std::move(options)));
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_bridge_status(char** out_json, devx_context_t* ctx,
+                                                        devx_error_t** err) {
+  return guard(err, [&] {
+    require(out_json, "out_json");
+    require(ctx, "ctx");
+    *out_json = copy_string(devx::bridge_status(*ctx->context));
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_bridge_disconnect(char** out_json, devx_context_t* ctx,
+                                                            const char* session_id, int wait_ms,
+                                                            devx_error_t** err) {
+  return guard(err, [&] {
+    require(out_json, "out_json");
+    require(ctx, "ctx");
+    const std::string_view id = session_id == nullptr ? std::string_view() : session_id;
+    // A negative wait keeps the library's default.
+    *out_json =
+        copy_string(wait_ms < 0 ? devx::bridge_disconnect(*ctx->context, id)
+                                : devx::bridge_disconnect(*ctx->context, id,
+                                                          std::chrono::milliseconds(wait_ms)));
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_bridge_environment(char** out_json, devx_context_t* ctx,
+                                                             devx_error_t** err) {
+  return guard(err, [&] {
+    require(out_json, "out_json");
+    require(ctx, "ctx");
+    json::object env;
+    for (const auto& [name, value] : devx::bridge_environment(*ctx->context)) env[name] = value;
+    json::object doc;
+    doc["v"] = 1;
+    doc["env"] = std::move(env);
+    *out_json = copy_string(json::serialize(doc));
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_bridge_doctor_start(devx_op_t** out, devx_context_t* ctx,
+                                                              const char* options_json,
+                                                              devx_error_t** err) {
+  return guard(err, [&] {
+    require(out, "out");
+    require(ctx, "ctx");
+    auto options = parse_bridge_doctor_options(options_json);
+    *out =
+        adopt_context_operation(ctx, devx::start_bridge_doctor(*ctx->context, std::move(options)));
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_bridge_rbac_yaml(char** out, const char* namespace_,
+                                                           devx_error_t** err) {
+  return guard(err, [&] {
+    require(out, "out");
+    *out = copy_string(devx::bridge_rbac_yaml(namespace_ == nullptr ? "" : namespace_));
+  });
+}
+
+extern "C" DEVX_EXPORT devx_status_t devx_bridge_env_prefix(char** out, const char* service,
+                                                            const char* namespace_,
+                                                            int with_namespace,
+                                                            devx_error_t** err) {
+  return guard(err, [&] {
+    require(out, "out");
+    require(service, "service");
+    *out = copy_string(devx::bridge_env_prefix(service, namespace_ == nullptr ? "" : namespace_,
+                                               with_namespace != 0));
+  });
 }

@@ -151,6 +151,7 @@ InterceptSession::Prepared InterceptSession::prepare() {
     }
   }
   p.spec.session_id = session_;
+  p.spec.token = token_;
   p.spec.service = options_.service;
   p.spec.namespace_ = options_.namespace_;
   p.spec.image = options_.agent_image;
@@ -210,9 +211,7 @@ void InterceptSession::deploy(const Prepared& p) {
     }
   }
   if (uid.empty()) throw Error(ErrorCode::command_failed, "kubectl apply did not return the Job's uid");
-  kube::AgentSpec spec = p.spec;
-  spec.token = token_;
-  kubectl_->apply(kube::owned_objects(spec, uid));
+  kubectl_->apply(kube::owned_objects(p.spec, uid));
   kubectl_->patch_merge("job", agent, options_.namespace_, kube::unsuspend_patch());
 }
 
@@ -262,19 +261,34 @@ void InterceptSession::open_tunnel(std::stop_token stop) {
     }
   }
   port = forward_->wait_forwarding(std::chrono::seconds(60), stop);
-  tunnel::ClientOptions client;
+  tunnel::TunnelClientConfig client;
   client.port = static_cast<std::uint16_t>(port);
   client.token = token_;
   for (const auto& m : record_.intercept->ports)
     if (m.local > 0) client.port_map[m.remote] = m.local;
-  client.keepalive_interval = options_.keepalive_interval;
-  client.keepalive_timeout = options_.keepalive_timeout;
+  client.yamux.keepalive_interval = options_.keepalive_interval;
+  client.yamux.keepalive_timeout = options_.keepalive_timeout;
   client.on_stream = [this](const tunnel::StreamEvent& e) {
-    emit(EventType::log, e.refused ? LogLevel::warn : LogLevel::debug,
-         (e.refused ? "refused " : "connection ") + e.peer + " → :" + std::to_string(e.service_port) +
-             (e.refused ? " (no local port mapped)" : " → 127.0.0.1:" + std::to_string(e.local_port)));
+    using Kind = tunnel::StreamEvent::Kind;
+    if (e.kind == Kind::relaying) return;
+    const bool bad = e.kind == Kind::refused || e.kind == Kind::failed;
+    std::string text = e.peer + " → :" + std::to_string(e.service_port);
+    if (e.kind == Kind::finished) {
+      text += " → 127.0.0.1:" + std::to_string(e.local_port) + " done (" + std::to_string(e.bytes_to_local) +
+              " B in, " + std::to_string(e.bytes_from_local) + " B out)";
+    } else {
+      text += (e.kind == Kind::refused ? " refused: " : " failed: ") + e.detail;
+    }
+    emit(EventType::log, bad ? LogLevel::warn : LogLevel::debug, std::move(text));
   };
-  auto connected = tunnel::TunnelClient::connect(std::move(client));
+  std::unique_ptr<tunnel::TunnelClient> connected;
+  try {
+    connected = tunnel::TunnelClient::connect(std::move(client));
+  } catch (const tunnel::TunnelError& e) {
+    if (e.kind() == tunnel::TunnelError::Kind::bad_token)
+      throw Error(ErrorCode::permission_denied, std::string("the agent refused the session token: ") + e.what());
+    throw Error(ErrorCode::unreachable, std::string("cannot open the tunnel to the agent: ") + e.what());
+  }
   std::lock_guard lock(mutex_);
   tunnel_ = std::move(connected);
 }
@@ -315,7 +329,7 @@ void InterceptSession::run_until_active(std::stop_token stop) {
          "intercepting " + options_.namespace_ + "/" + options_.service + " (" + ports_text(p.mapping) + ")");
     keeper_ = std::jthread([this](std::stop_token s) { keep_tunnel(s); });
   } catch (...) {
-    stop();
+    this->stop();
     throw;
   }
 }

@@ -9,6 +9,8 @@
 #include <boost/json/value.hpp>
 
 #include "core/json.hpp"
+#include <devx/bridge.hpp>
+
 #include "orchestrator/environment.hpp"
 #include "runtime/container_engine.hpp"
 
@@ -107,6 +109,8 @@ ExecSpec project_command(Context& context, const Project& project,
   for (const auto& uri : project.env) {
     for (auto& [key, value] : orchestrator::read_env_source(context, uri, env)) env[key] = value;
   }
+  // Live `devx bridge connect` forwards: remote Services under their BRIDGE_* names.
+  for (auto& [key, value] : bridge_environment(context)) env.emplace(key, value);
   env["DEVX_PROJECT"] = project.name;
   spec.env = std::move(env);
   std::error_code ec;

@@ -625,6 +625,91 @@ function plan(project, options = {}) {
     sessionOptionsJson(options)));
 }
 
+// ---- Kubernetes bridge -------------------------------------------------------------------------
+
+// Options use camelCase keys; this renames them to the keys of the C ABI's documents
+// (docs/schemas/bridge-*-options.schema.json) and passes every value, and every key it does not
+// know, through unchanged, so the library's strict decoding names any mistake
+// (InvalidArgumentError: "targets[0].port" must be an integer).
+const BRIDGE_KEYS = {
+  localPort: 'local_port',
+  agentImage: 'agent_image',
+  readyTimeoutS: 'ready_timeout_s',
+  graceS: 'grace_s',
+  keepaliveIntervalMs: 'keepalive_interval_ms',
+  keepaliveTimeoutMs: 'keepalive_timeout_ms',
+};
+
+function bridgeDocument(value) {
+  if (Array.isArray(value)) return value.map(bridgeDocument);
+  if (value === null || typeof value !== 'object') return value;
+  const out = {};
+  for (const [key, entry] of Object.entries(value)) {
+    if (entry !== undefined) out[BRIDGE_KEYS[key] || key] = bridgeDocument(entry);
+  }
+  return out;
+}
+
+// `context` (the devx Context) is not part of the document.
+function bridgeOptionsJson({ context, ...options } = {}) {
+  return JSON.stringify({ v: 1, ...bridgeDocument(options) });
+}
+
+// A bridge session (connect, intercept): an Operation that runs until cancelled, then leaves
+// nothing behind.
+class BridgeSession extends Operation {
+  // Cancels the session and resolves once it has cleaned up, however its result settled.
+  async close() {
+    this.cancel();
+    await this.result.catch(() => {});
+  }
+}
+if (typeof Symbol.asyncDispose === 'symbol') {
+  BridgeSession.prototype[Symbol.asyncDispose] = BridgeSession.prototype.close;
+}
+
+function startBridge(kind, start, options, Cls) {
+  const context = contextOf(options);
+  const handle = call(start, context.handle, bridgeOptionsJson(options));
+  return new Cls(context, handle, kind, (json) => JSON.parse(json));
+}
+
+const bridge = Object.freeze({
+  // Port-forwards every target until cancelled; state events carry data {service, namespace,
+  // remote_port, local_port, state, attempt}, state "forwarding" once the local port is served.
+  connect(options = {}) {
+    return startBridge('bridge.connect', native.bridge_connect_start, options, BridgeSession);
+  },
+  // Routes a Service's traffic to local ports until cancelled, then restores the Service.
+  intercept(options = {}) {
+    return startBridge('bridge.intercept', native.bridge_intercept_start, options, BridgeSession);
+  },
+  // Finds (with `repair`, removes) what crashed sessions left; result {v, findings}.
+  doctor(options = {}) {
+    return startBridge('bridge.doctor', native.bridge_doctor_start, options, Operation);
+  },
+  // {v, active, sessions}: every recorded session, dead owners as "stale".
+  status(options = {}) {
+    return JSON.parse(call(native.bridge_status, contextOf(options).handle));
+  },
+  // Stops one session (no sessionId: all), waiting up to waitMs (default 30 s) for each
+  // owner's cleanup; {v, sessions}.
+  disconnect({ sessionId = '', waitMs = -1, ...options } = {}) {
+    return JSON.parse(call(native.bridge_disconnect, contextOf(options).handle, sessionId,
+      waitMs));
+  },
+  // BRIDGE_<SERVICE>[_<NAMESPACE>]_{URL,HOST,PORT} of every live forward.
+  environment(options = {}) {
+    return JSON.parse(call(native.bridge_environment, contextOf(options).handle)).env;
+  },
+  rbacYaml(namespace = '') {
+    return call(native.bridge_rbac_yaml, namespace);
+  },
+  envPrefix(service, namespace = '', withNamespace = false) {
+    return call(native.bridge_env_prefix, service, namespace, withNamespace ? 1 : 0);
+  },
+});
+
 function version() {
   return native.version();
 }
@@ -649,6 +734,8 @@ module.exports = {
   Session,
   up,
   plan,
+  bridge,
+  BridgeSession,
   errorClass,
   errorCodes: Object.freeze(Object.fromEntries(
     Object.entries(errorClasses).map(([code, cls]) => [code, cls]))),

@@ -239,6 +239,61 @@ devx_next_event_t devxjs_session_next_event(devx_session_t *session, int timeout
   return kind;
 }
 
+/* ---- Kubernetes bridge (ABI version 3) ---- */
+
+devx_op_t *devxjs_bridge_connect_start(devx_context_t *ctx, const char *options_json,
+                                       devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_bridge_connect_start(&op, ctx, options_json, err);
+  return op;
+}
+
+devx_op_t *devxjs_bridge_intercept_start(devx_context_t *ctx, const char *options_json,
+                                         devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_bridge_intercept_start(&op, ctx, options_json, err);
+  return op;
+}
+
+devx_owned_str *devxjs_bridge_status(devx_context_t *ctx, devx_error_t **err) {
+  char *out = NULL;
+  devx_bridge_status(&out, ctx, err);
+  return out;
+}
+
+devx_owned_str *devxjs_bridge_disconnect(devx_context_t *ctx, const char *session_id, int wait_ms,
+                                         devx_error_t **err) {
+  char *out = NULL;
+  devx_bridge_disconnect(&out, ctx, session_id, wait_ms, err);
+  return out;
+}
+
+devx_owned_str *devxjs_bridge_environment(devx_context_t *ctx, devx_error_t **err) {
+  char *out = NULL;
+  devx_bridge_environment(&out, ctx, err);
+  return out;
+}
+
+devx_op_t *devxjs_bridge_doctor_start(devx_context_t *ctx, const char *options_json,
+                                      devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_bridge_doctor_start(&op, ctx, options_json, err);
+  return op;
+}
+
+devx_owned_str *devxjs_bridge_rbac_yaml(const char *namespace_, devx_error_t **err) {
+  char *out = NULL;
+  devx_bridge_rbac_yaml(&out, namespace_, err);
+  return out;
+}
+
+devx_owned_str *devxjs_bridge_env_prefix(const char *service, const char *namespace_,
+                                         int with_namespace, devx_error_t **err) {
+  char *out = NULL;
+  devx_bridge_env_prefix(&out, service, namespace_, with_namespace, err);
+  return out;
+}
+
 /* The result JSON; call after the operation ended (it would block until then). */
 devx_owned_str *devxjs_op_result(devx_op_t *op, devx_error_t **err) {
   char *out = NULL;

@@ -30,8 +30,10 @@ from typing import (
     List,
     Mapping,
     Optional,
+    Sequence,
     Tuple,
     Type,
+    TypedDict,
     TypeVar,
     Union,
 )
@@ -606,6 +608,155 @@ def plan(project: Union[Project, PathLike], only: Optional[List[str]] = None,
     return result
 
 
+# ---- Kubernetes bridge --------------------------------------------------------------------------
+
+
+class KubeSettings(TypedDict, total=False):
+    """How kubectl reaches the cluster; "" (or absent) is kubectl's own resolution ($KUBECONFIG or
+    ~/.kube/config), the current context, and ``kubectl`` on PATH."""
+
+    kubeconfig: str
+    context: str
+    kubectl: str
+
+
+class _BridgeTargetRequired(TypedDict):
+    service: str
+    port: int
+
+
+class BridgeTargetSpec(_BridgeTargetRequired, total=False):
+    """One remote Service port made local: ``namespace`` defaults to the call's, ``local_port`` 0
+    lets kubectl choose."""
+
+    namespace: str
+    local_port: int
+
+
+class BridgePortMapping(TypedDict, total=False):
+    """A Service port (``remote``) routed to a local port (``local``; 0 refuses it)."""
+
+    remote: int
+    local: int
+
+
+def _result_dict(native: Any) -> Dict[str, Any]:
+    result: Dict[str, Any] = json.loads(native.result_json())
+    return result
+
+
+def _given(**options: Any) -> Dict[str, Any]:
+    # Absent options keep the library's defaults.
+    return {key: value for key, value in options.items() if value is not None}
+
+
+class BridgeSession(Operation[Dict[str, Any]]):
+    """A bridge session (``devx.bridge.connect`` / ``intercept``): an ``Operation`` that runs until
+    it is cancelled, then leaves nothing behind. Leaving the ``with`` block (even through an
+    exception) cancels it and waits for its cleanup.
+
+        with devx.bridge.connect([{"service": "payments-api", "port": 8080}]) as session:
+            for ev in session.events():
+                if ev.type == "state" and ev.data["state"] == "forwarding":
+                    print(ev.data["local_port"])
+    """
+
+    def __enter__(self) -> "BridgeSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+        self.wait()
+
+
+class _Bridge:
+    """``devx.bridge``: reach remote Services from local code (``connect``) and route a remote
+    Service's traffic to a local process (``intercept``). Options are checked like the C ABI's
+    documents (docs/schemas/bridge-*-options.schema.json): an unknown key or a wrong type raises
+    ``InvalidArgumentError`` naming the field ("targets[1].port")."""
+
+    @staticmethod
+    def connect(targets: Sequence[BridgeTargetSpec], *, namespace: Optional[str] = None,
+                kube: Optional[KubeSettings] = None, origin: Optional[str] = None,
+                context: Optional[Context] = None) -> BridgeSession:
+        """Starts ``kubectl port-forward`` for every target and keeps each up until cancelled.
+        State events carry data {"service","namespace","remote_port","local_port","state",
+        "attempt"}; "state" is "forwarding" once the local port is served. With the context's
+        dry_run the result is the plan and nothing starts."""
+        ctx = context or default_context()
+        options = _given(targets=targets, namespace=namespace, kube=kube, origin=origin)
+        return BridgeSession(_devx.bridge_connect(ctx._native, options), ctx, _result_dict)
+
+    @staticmethod
+    def intercept(service: str, *, namespace: Optional[str] = None,
+                  ports: Optional[Sequence[BridgePortMapping]] = None,
+                  kube: Optional[KubeSettings] = None, agent_image: Optional[str] = None,
+                  ready_timeout_s: Optional[int] = None, grace_s: Optional[int] = None,
+                  keepalive_interval_ms: Optional[int] = None,
+                  keepalive_timeout_ms: Optional[int] = None, origin: Optional[str] = None,
+                  context: Optional[Context] = None) -> BridgeSession:
+        """Deploys the agent, swaps the Service's selector and routes its connections to local
+        ports until cancelled; then restores the Service and removes the agent. No ``ports``:
+        every TCP Service port to the same local port. Raises (through the operation)
+        ``ConflictError``, ``UnreachableError``, ``PermissionDeniedError`` …"""
+        ctx = context or default_context()
+        options = _given(service=service, namespace=namespace, ports=ports, kube=kube,
+                         agent_image=agent_image, ready_timeout_s=ready_timeout_s,
+                         grace_s=grace_s, keepalive_interval_ms=keepalive_interval_ms,
+                         keepalive_timeout_ms=keepalive_timeout_ms, origin=origin)
+        return BridgeSession(_devx.bridge_intercept(ctx._native, options), ctx, _result_dict)
+
+    @staticmethod
+    def status(*, context: Optional[Context] = None) -> Dict[str, Any]:
+        """{"v":1,"active":bool,"sessions":[…]}: every recorded session, dead owners as "stale"
+        (docs/schemas/bridge-status.schema.json)."""
+        ctx = context or default_context()
+        result: Dict[str, Any] = json.loads(_devx.bridge_status(ctx._native))
+        return result
+
+    @staticmethod
+    def disconnect(session_id: Optional[str] = None, *, wait: Optional[float] = None,
+                   context: Optional[Context] = None) -> Dict[str, Any]:
+        """Stops one session (None: all) and waits up to ``wait`` seconds (None: the library's
+        default) for each owner's cleanup. {"v":1,"sessions":[…]}."""
+        ctx = context or default_context()
+        seconds = None if wait is None else float(wait)  # the native side takes float seconds
+        result: Dict[str, Any] = json.loads(
+            _devx.bridge_disconnect(ctx._native, session_id or "", seconds))
+        return result
+
+    @staticmethod
+    def environment(*, context: Optional[Context] = None) -> Dict[str, str]:
+        """BRIDGE_<SERVICE>[_<NAMESPACE>]_{URL,HOST,PORT} for every live forward."""
+        ctx = context or default_context()
+        return dict(_devx.bridge_environment(ctx._native))
+
+    @staticmethod
+    def doctor(*, namespace: Optional[str] = None, kube: Optional[KubeSettings] = None,
+               repair: Optional[bool] = None,
+               context: Optional[Context] = None) -> Operation[Dict[str, Any]]:
+        """Finds (and with ``repair`` removes) what crashed sessions left in the cluster;
+        result {"v":1,"findings":[…]}. No namespace: all of them."""
+        ctx = context or default_context()
+        options = _given(namespace=namespace, kube=kube, repair=repair)
+        return Operation(_devx.bridge_doctor(ctx._native, options), ctx, _result_dict)
+
+    @staticmethod
+    def rbac_yaml(namespace: str = "") -> str:
+        """Apply-able RBAC granting exactly the calls the bridge makes: Role + RoleBinding in
+        ``namespace``, or ClusterRole + ClusterRoleBinding for ""."""
+        return str(_devx.bridge_rbac_yaml(namespace))
+
+    @staticmethod
+    def env_prefix(service: str, namespace: str = "", with_namespace: bool = False) -> str:
+        """The one naming formula: "payments-api" -> "BRIDGE_PAYMENTS_API"; with namespace
+        "team.a" -> "BRIDGE_PAYMENTS_API_TEAM_A"."""
+        return str(_devx.bridge_env_prefix(service, namespace, with_namespace))
+
+
+bridge = _Bridge()
+
+
 # ---- project configuration ----------------------------------------------------------------------
 
 
@@ -674,4 +825,5 @@ __all__ = [
     "RestartPolicy", "SyncMapping", "BridgeTarget", "BridgeIntercept", "Database",
     "DatabasePull", "Tunnel", "Mock", "CommandList", "PipelineStage", "Pipeline", "BridgeConfig",
     "UiTest", "Diagnostic", "SourceLocation", "Event", "Session", "ServiceStatus", "up", "plan",
+    "bridge", "BridgeSession", "KubeSettings", "BridgeTargetSpec", "BridgePortMapping",
 ] + sorted(_class_name(code) for code in _ERROR_CLASSES if code != "config_invalid")

@@ -234,6 +234,11 @@ py::object parse_json(const std::string& text) {
 }
 
 }  // namespace
+
+// The Kubernetes bridge (bridge.cpp).
+void bind_bridge(py::module_& m, Context& (*context_of)(py::handle),
+                 py::object (*adopt)(py::handle, Operation));
+
 }  // namespace devx::python
 
 PYBIND11_MODULE(_devx, m) {
@@ -425,6 +430,13 @@ PYBIND11_MODULE(_devx, m) {
           py::arg("node"), py::call_guard<py::gil_scoped_release>())
       .def("next_event", &SessionHandle::next_event, py::arg("timeout") = 0.0)
       .def("close", &SessionHandle::close);
+
+  bind_bridge(
+      m, [](py::handle context) -> Context& { return context.cast<ContextHandle&>().get(); },
+      [](py::handle context, Operation op) {
+        return py::cast(OperationHandle{std::move(op), std::nullopt,
+                                        py::reinterpret_borrow<py::object>(context)});
+      });
 
   m.def(
       "plan_up",

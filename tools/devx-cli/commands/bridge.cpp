@@ -36,8 +36,12 @@ void add_kube_flags(CLI::App& cmd, KubeFlags& flags) {
 std::optional<devx::Project> optional_project(Output& out, const ProjectFlags& flags) {
   if (flags.file.empty()) {
     std::error_code ec;
-    const auto found = devx::find_project_file(std::filesystem::current_path(ec));
-    if (found.empty()) return std::nullopt;
+    try {
+      devx::find_project_file(std::filesystem::current_path(ec));
+    } catch (const devx::Error& e) {
+      if (e.code() == devx::ErrorCode::config_not_found) return std::nullopt;
+      throw;
+    }
   }
   return load_project_for_command(out, flags);
 }
