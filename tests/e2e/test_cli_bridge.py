@@ -392,3 +392,32 @@ services:
         assert exchange(port, b"up") == b"payments:up"
     finally:
         cluster.devx("down", "-f", str(project / "devx.yaml"), check=0, timeout=120)
+
+
+def test_up_with_a_bridge_intercept_and_down_restores(cluster, tmp_path):
+    local = Echo("local")
+    cluster.service("users", {"app": "users"}, [{"name": "http", "port": 80, "targetPort": 8080}])
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "devx.yaml").write_text(f"""
+name: hybrid
+bridge: {{}}
+services:
+  - name: users-intercept
+    runtime: bridge
+    bridge_intercept: {{service: users, port: 80, local_port: {local.port}}}
+""")
+    yaml_file = str(project / "devx.yaml")
+    plan = json.loads(cluster.devx("--json", "--dry-run", "up", "-f", yaml_file, check=0).stdout)
+    assert plan["nodes"][0]["bridge"] == f"intercept default/users:80 → 127.0.0.1:{local.port}"
+    cluster.devx("up", "-d", "-f", yaml_file, check=0, timeout=180)
+    try:
+        svc = cluster.get("service", "users")
+        assert list(svc["spec"]["selector"]) == ["devx.dev/bridge-session"]
+        assert exchange(cluster.agent_port(8080), b"via up") == b"local:via up"
+        sessions = json.loads(cluster.devx("bridge", "status", "--json", check=0).stdout)["sessions"]
+        assert [s["origin"] for s in sessions] == ["up"]
+    finally:
+        cluster.devx("down", "-f", yaml_file, check=0, timeout=180)
+    assert cluster.get("service", "users")["spec"]["selector"] == {"app": "users"}
+    assert cluster.objects("job") == []
