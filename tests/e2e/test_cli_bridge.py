@@ -168,6 +168,27 @@ class Cluster:
         proc.count = count
         return proc
 
+    def kill_processes(self, *words):
+        """SIGKILLs this cluster's fake kubectl processes whose argv holds all `words` (other tests
+        may run their own fakes at the same time)."""
+        killed = 0
+        marker = f"FAKE_KUBE_STATE={self.state}".encode()
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                argv = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+                environ = (proc / "environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if marker in environ and all(w.encode() in argv for w in words):
+                try:
+                    os.kill(int(proc.name), signal.SIGKILL)
+                    killed += 1
+                except ProcessLookupError:
+                    pass
+        return killed
+
     def shutdown(self):
         self.kubectl("fake-shutdown", check=False)
 
@@ -306,7 +327,7 @@ def test_dropped_port_forward_reconnects(cluster):
     port = cluster.agent_port(8080)
     assert exchange(port, b"one") == b"local:one"
     # Kill the port-forward to the agent: the supervisor restarts it, the tunnel re-authenticates.
-    subprocess.run(["pkill", "-f", "port-forward pod/devx-bridge-agent"], check=False)
+    assert cluster.kill_processes("port-forward", "pod/devx-bridge-agent") > 0
     proc.wait_event(lambda e, d: d.get("state") == "reconnecting", "reconnecting")
     active = lambda e, d: d.get("state") == "active"  # noqa: E731
     wait_until(lambda: proc.count(active) >= 2, what="the intercept to be active again")

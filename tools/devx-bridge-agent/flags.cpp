@@ -56,6 +56,9 @@ Options parse_options(const std::vector<std::string>& args) {
   auto& agent = options.agent;
   agent.yamux.keepalive_interval = std::chrono::seconds(5);
   agent.yamux.keepalive_timeout = std::chrono::seconds(10);
+  // The pod's memory limit is 64 MiB: a 1 MiB window per stream bounds what a slow cluster client
+  // can make the agent buffer (the developer's side keeps the large default).
+  agent.yamux.max_stream_window = 1024 * 1024;
 
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string name = args[i];

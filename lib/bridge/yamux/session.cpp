@@ -18,10 +18,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Big reads amortise syscalls over many small frames; large payloads bypass this buffer.
+// Big reads amortise syscalls over many small frames.
 constexpr std::size_t kReadChunk = 256 * 1024;
-// Payload remainders at least this big are received straight into the stream's buffer.
-constexpr std::size_t kDirectReceive = 16 * 1024;
+// After a large data frame the next is likely large too: read only a little past its header, so
+// that its payload is received straight into the stream's ring rather than copied via in_.
+constexpr std::size_t kLargeFrame = 16 * 1024;
+constexpr std::size_t kReadAhead = 4 * 1024;
 
 struct ProtocolViolation : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -411,10 +413,11 @@ bool Session::fill() {
     in_end_ -= in_begin_;
     in_begin_ = 0;
   }
-  iovec iov{in_.data() + in_end_, in_.size() - in_end_};
-  const std::size_t before = in_end_;
+  const std::size_t room = in_.size() - in_end_;
+  const std::size_t want = large_frames_ ? std::min(room, kReadAhead) : room;
+  iovec iov{in_.data() + in_end_, want};
   if (!recv_into(&iov, 1)) return false;
-  in_end_ = before + (in_.size() - before - iov.iov_len);
+  in_end_ += want - iov.iov_len;
   return true;
 }
 
@@ -552,6 +555,7 @@ std::shared_ptr<Stream> Session::incoming_stream(std::uint32_t id) {
 }
 
 void Session::deliver(Stream& stream, std::uint32_t len) {
+  large_frames_ = len >= kLargeFrame;
   if (len == 0) return;
   std::size_t tail = 0;
   {
@@ -565,30 +569,18 @@ void Session::deliver(Stream& stream, std::uint32_t len) {
   // buffer is not reallocated until this frame is committed.
   std::byte* ring = stream.ring_.get();
   const std::size_t capacity = stream.capacity_;
-  auto segments = [&](std::size_t at, std::size_t n, iovec* iov) {
-    const std::size_t first = std::min(n, capacity - at);
-    iov[0] = {ring + at, first};
+  iovec iov[3];
+  auto segments = [&](std::size_t n) {
+    const std::size_t first = std::min(n, capacity - tail);
+    iov[0] = {ring + tail, first};
     iov[1] = {ring, n - first};
     return n - first > 0 ? 2 : 1;
   };
 
   std::size_t left = len;
-  while (left > 0) {
-    if (in_begin_ == in_end_ && left >= kDirectReceive) {
-      iovec iov[2];
-      const int count = segments(tail, left, iov);
-      const std::size_t wanted = iov[0].iov_len + (count > 1 ? iov[1].iov_len : 0);
-      if (!recv_into(iov, count)) throw ReadEnded{};
-      const std::size_t got = wanted - iov[0].iov_len - (count > 1 ? iov[1].iov_len : 0);
-      tail = (tail + got) % capacity;
-      left -= got;
-      stream.commit(got);
-      continue;
-    }
-    if (in_begin_ == in_end_ && !fill()) throw ReadEnded{};
-    const std::size_t take = std::min(left, in_end_ - in_begin_);
-    iovec iov[2];
-    const int count = segments(tail, take, iov);
+  if (in_begin_ < in_end_) {
+    const std::size_t take = std::min<std::size_t>(left, in_end_ - in_begin_);
+    const int count = segments(take);
     std::memcpy(iov[0].iov_base, in_.data() + in_begin_, iov[0].iov_len);
     if (count > 1)
       std::memcpy(iov[1].iov_base, in_.data() + in_begin_ + iov[0].iov_len, iov[1].iov_len);
@@ -596,6 +588,22 @@ void Session::deliver(Stream& stream, std::uint32_t len) {
     tail = (tail + take) % capacity;
     left -= take;
     stream.commit(take);
+  }
+  // The rest of the payload goes straight into the ring and whatever follows it into in_, one
+  // syscall per batch and no second copy.
+  while (left > 0) {
+    in_begin_ = in_end_ = 0;
+    const int count = segments(left);
+    iov[count] = {in_.data(), large_frames_ ? kReadAhead : in_.size()};
+    const std::size_t wanted = left + iov[count].iov_len;
+    if (!recv_into(iov, count + 1)) throw ReadEnded{};
+    std::size_t got = wanted;
+    for (int i = 0; i <= count; ++i) got -= iov[i].iov_len;
+    const std::size_t payload = std::min(got, left);
+    in_end_ = got - payload;
+    tail = (tail + payload) % capacity;
+    left -= payload;
+    stream.commit(payload);
   }
 }
 

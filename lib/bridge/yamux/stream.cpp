@@ -29,12 +29,16 @@ void Stream::set_read_timeout(std::chrono::milliseconds timeout) {
 std::size_t Stream::read(void* buf, std::size_t len) {
   std::unique_lock lock(mu_);
   auto ready = [this] { return size_ > 0 || fin_received_ || reset_ || session_closed_; };
-  if (read_timeout_.count() > 0) {
-    if (!readable_.wait_for(lock, read_timeout_, ready)) {
-      throw Error(Error::Kind::timeout, "yamux: read timed out");
+  if (!ready()) {
+    ++read_waiters_;
+    bool timed_out = false;
+    if (read_timeout_.count() > 0) {
+      timed_out = !readable_.wait_for(lock, read_timeout_, ready);
+    } else {
+      readable_.wait(lock, ready);
     }
-  } else {
-    readable_.wait(lock, ready);
+    --read_waiters_;
+    if (timed_out) throw Error(Error::Kind::timeout, "yamux: read timed out");
   }
   if (reset_) throw Error(Error::Kind::reset, "yamux: stream reset");
   if (size_ == 0) {
@@ -156,12 +160,15 @@ void Stream::reserve_locked(std::size_t extra) {
 }
 
 void Stream::commit(std::size_t n) {
+  bool waiting = false;
   {
     std::lock_guard lock(mu_);
     size_ += n;
     recv_window_ -= static_cast<std::uint32_t>(n);
+    waiting = read_waiters_ > 0;
   }
-  readable_.notify_all();
+  // Waking costs a syscall; a reader that is not waiting will see the data anyway.
+  if (waiting) readable_.notify_all();
 }
 
 void Stream::add_send_window(std::uint32_t delta) {

@@ -114,6 +114,7 @@ class Stream {
   bool reset_ = false;
   bool session_closed_ = false;
   std::chrono::milliseconds read_timeout_{0};
+  int read_waiters_ = 0;  // threads blocked in read(); commit() wakes only when there are any
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -197,6 +198,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<std::byte> in_;
   std::size_t in_begin_ = 0;
   std::size_t in_end_ = 0;
+  bool large_frames_ = false;  // the last data frame was large; fill() reads less ahead
   std::string read_end_reason_;
 };
 

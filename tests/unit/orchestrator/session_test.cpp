@@ -281,19 +281,23 @@ TEST_F(SessionTest, StaleStateIsReconciled) {
   EXPECT_FALSE(reconcile_run_state(*context_, project).stale);
 }
 
-TEST_F(SessionTest, BridgeRuntimeIsNotSupportedYet) {
-  auto s = session(
-      "name: t\nbridge: {namespace: default}\nservices:\n"
-      "  - name: remote\n    runtime: bridge\n"
-      "    bridge_target: {service: api, port: 80}\n");
+TEST_F(SessionTest, BridgeNodeWithoutKubectlFailsWithTheReason) {
+  // The bridge runtime itself is exercised end to end in tests/e2e/test_cli_bridge.py (fake
+  // kubectl, real agent); here: a node that cannot start reports why, like any other node.
+  context_ = scratch_.context({{"PATH", (scratch_.dir() / "empty-bin").string()}});
+  auto s = Session::create(*context_,
+                           scratch_.project("name: t\nbridge: {namespace: default}\nservices:\n"
+                                            "  - name: remote\n    runtime: bridge\n"
+                                            "    bridge_target: {service: api, port: 80}\n"),
+                           {});
   try {
     s->up().result();
-    FAIL();
+    FAIL() << "up succeeded without kubectl";
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::unsupported);
-    EXPECT_NE(e.message().find("bridge runtime arrives with the Kubernetes bridge"),
-              std::string::npos);
+    EXPECT_NE(e.message().find("remote"), std::string::npos) << e.message();
   }
+  EXPECT_EQ(s->status().at(0).state, ServiceState::failed);
+  EXPECT_NE(s->status().at(0).message.find("kubectl"), std::string::npos) << s->status().at(0).message;
 }
 
 }  // namespace
