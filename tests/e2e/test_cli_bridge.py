@@ -442,3 +442,18 @@ services:
         cluster.devx("down", "-f", yaml_file, check=0, timeout=180)
     assert cluster.get("service", "users")["spec"]["selector"] == {"app": "users"}
     assert cluster.objects("job") == []
+
+
+def test_intercept_dry_run_reads_but_changes_nothing(cluster):
+    cluster.service("users", {"app": "users"}, USERS_PORTS)
+    r = cluster.devx("--json", "--dry-run", "bridge", "intercept", "users", check=0)
+    plan = json.loads(r.stdout)
+    kinds = [a["kind"] for a in plan["actions"]]
+    assert kinds == ["apply", "apply", "patch", "wait", "command", "patch"]
+    swap = plan["actions"][-1]["patch"]
+    assert swap[0]["op"] == "test" and swap[0]["path"] == "/spec/selector"
+    assert "<generated>" in r.stdout  # the token is not part of a plan
+    assert cluster.objects("job") == [] and cluster.objects("secret") == []
+    assert cluster.get("service", "users")["spec"]["selector"] == {"app": "users"}
+    human = cluster.devx("--dry-run", "bridge", "intercept", "users", check=0)
+    assert "swap the selector of Service users" in human.stdout
