@@ -204,15 +204,9 @@ Operation start_bridge_connect(Context& context, BridgeConnectOptions options) {
     session.start();
     session.wait_ready(std::chrono::minutes(2), scope.stop_token());
     scope.progress("bridge", "session " + session.id() + " ready");
-    // Runs until cancelled; a forward that fails for good ends the session with its error.
-    std::mutex m;
-    std::condition_variable_any cv;
-    std::unique_lock lock(m);
-    bridge::SessionStore store(context);
-    while (!scope.cancelled() && !store.stop_requested(session.id())) {
-      cv.wait_for(lock, scope.stop_token(), std::chrono::milliseconds(250), [] { return false; });
-      if (auto failure = session.failure()) throw *failure;
-    }
+    // Runs until stopped; a forward that fails for good ends the session with its error.
+    bridge::wait_while_running(scope, bridge::SessionStore(context), session.id(),
+                               [&session] { return session.failure(); });
     json::array forwards;
     for (const auto& f : session.forwards()) {
       forwards.push_back(json::object{{"service", f.service},

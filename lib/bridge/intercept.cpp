@@ -461,17 +461,13 @@ Operation start_bridge_intercept(Context& context, BridgeInterceptOptions option
                                      [&scope](Event e) { scope.emit(std::move(e)); });
     if (context.dry_run()) return session.plan();
     session.run_until_active(scope.stop_token());
-    // Active until cancelled, or until the agent gave the Service back.
-    std::mutex m;
-    std::condition_variable_any cv;
-    std::unique_lock lock(m);
-    bridge::SessionStore store(context);
-    while (!scope.cancelled() && !store.stop_requested(session.id())) {
-      cv.wait_for(lock, scope.stop_token(), std::chrono::milliseconds(250), [] { return false; });
-      if (auto failure = session.failure()) {
-        session.stop();
-        throw *failure;
-      }
+    // Active until stopped, or until the agent gave the Service back (then undo the rest).
+    try {
+      bridge::wait_while_running(scope, bridge::SessionStore(context), session.id(),
+                                 [&session] { return session.failure(); });
+    } catch (const Error&) {
+      session.stop();
+      throw;
     }
     session.stop();
     return core::to_json_string(boost::json::object{{"v", 1}, {"session", session.id()}, {"restored", true}});

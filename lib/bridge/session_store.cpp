@@ -9,6 +9,8 @@
 #include <boost/json/value.hpp>
 
 #include <cerrno>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <ctime>
 
@@ -24,18 +26,8 @@ constexpr int kRecordVersion = 1;
 
 std::string key_of(std::string_view id) { return "bridge/" + std::string(id) + ".json"; }
 
-std::string str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-std::int64_t num(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-  return 0;
-}
+std::string str(const json::object& o, std::string_view key) { return core::string_field(o, key); }
+std::int64_t num(const json::object& o, std::string_view key) { return core::int_field(o, key); }
 
 const json::object* obj(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
@@ -207,6 +199,18 @@ void SessionStore::clear_stop(std::string_view id) {
 
 bool SessionStore::owner_alive(const SessionRecord& record) {
   return record.owner_pid > 0 && core::process_alive(record.owner_pid, record.owner_start_time);
+}
+
+void wait_while_running(OperationScope& scope, const SessionStore& store, std::string_view id,
+                        const std::function<std::optional<Error>()>& failure) {
+  std::mutex m;
+  std::condition_variable_any cv;
+  std::unique_lock lock(m);
+  while (!scope.cancelled() && !store.stop_requested(id)) {
+    // Stop requests are files: polled, a few times a second.
+    cv.wait_for(lock, scope.stop_token(), std::chrono::milliseconds(250), [] { return false; });
+    if (auto error = failure()) throw *error;
+  }
 }
 
 std::string random_hex(std::size_t bytes) {

@@ -8,6 +8,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,6 +69,12 @@ class SessionStore {
  private:
   Context& context_;
 };
+
+// Blocks an operation's work while its session is up: until the operation is cancelled or
+// `devx bridge disconnect` asks session `id` to stop. Throws the error `failure` reports once
+// the session failed for good.
+void wait_while_running(OperationScope& scope, const SessionStore& store, std::string_view id,
+                        const std::function<std::optional<Error>()>& failure);
 
 // 8 random hex digits (session ids) / 64 random hex digits (tunnel tokens), from the kernel CSPRNG.
 std::string random_hex(std::size_t bytes);

@@ -78,4 +78,17 @@ boost::json::value parse_json_or_null(std::string_view text) noexcept {
   }
 }
 
+std::string string_field(const boost::json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::int64_t int_field(const boost::json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr) return 0;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
+  return 0;
+}
+
 }  // namespace devx::core

@@ -4,6 +4,7 @@
 // for bulk read-only paths that never build a DOM.
 #include <boost/json/value.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,9 @@ boost::json::object parse_json_object_or_throw(std::string_view text, std::strin
 
 // Best effort: the parsed document, or nullptr-valued when `text` is empty or not JSON.
 boost::json::value parse_json_or_null(std::string_view text) noexcept;
+
+// Lenient field access for state files written by us: "" / 0 when absent or of another type.
+std::string string_field(const boost::json::object& o, std::string_view key);
+std::int64_t int_field(const boost::json::object& o, std::string_view key);
 
 }  // namespace devx::core

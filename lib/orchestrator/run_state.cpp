@@ -26,17 +26,8 @@ namespace {
 
 namespace json = boost::json;
 
-std::string str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-std::int64_t num(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-  return 0;
-}
+std::string str(const json::object& o, std::string_view key) { return core::string_field(o, key); }
+std::int64_t num(const json::object& o, std::string_view key) { return core::int_field(o, key); }
 
 
 }  // namespace

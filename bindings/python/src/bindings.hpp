@@ -1,10 +1,17 @@
 #pragma once
 // Internal to the `devx._devx` extension: the pieces module.cpp assembles.
+#include <devx/context.hpp>
+
 #include <pybind11/pybind11.h>
 
 namespace devx::python {
 
 // Binds the configuration model (Project, Service, Diagnostic, …) and its renderers.
 void bind_config_types(pybind11::module_& m);
+
+// The Kubernetes bridge (bridge.cpp): `context_of` finds the Context of a Python context object,
+// `adopt` wraps an Operation in the module's Python operation class.
+void bind_bridge(pybind11::module_& m, Context& (*context_of)(pybind11::handle),
+                 pybind11::object (*adopt)(pybind11::handle, Operation));
 
 }  // namespace devx::python

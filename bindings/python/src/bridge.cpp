@@ -16,6 +16,8 @@
 #include <string_view>
 #include <utility>
 
+#include "bindings.hpp"
+
 namespace py = pybind11;
 
 namespace devx::python {

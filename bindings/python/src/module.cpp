@@ -235,10 +235,6 @@ py::object parse_json(const std::string& text) {
 
 }  // namespace
 
-// The Kubernetes bridge (bridge.cpp).
-void bind_bridge(py::module_& m, Context& (*context_of)(py::handle),
-                 py::object (*adopt)(py::handle, Operation));
-
 }  // namespace devx::python
 
 PYBIND11_MODULE(_devx, m) {

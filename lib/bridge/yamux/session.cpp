@@ -24,6 +24,9 @@ constexpr std::size_t kReadChunk = 256 * 1024;
 // that its payload is received straight into the stream's ring rather than copied via in_.
 constexpr std::size_t kLargeFrame = 16 * 1024;
 constexpr std::size_t kReadAhead = 4 * 1024;
+// Waiting readers are woken when the socket has nothing more for now, or after this many bytes so
+// that they consume in parallel with a long burst.
+constexpr std::size_t kWakeBatch = 256 * 1024;
 
 struct ProtocolViolation : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -402,6 +405,7 @@ void Session::read_loop() {
   } catch (const Error& error) {
     reason = error.what();
   }
+  wake_readers();
   terminate(reason);
 }
 
@@ -445,6 +449,8 @@ bool Session::recv_into(iovec* iov, int count) {
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      // Everything received so far is delivered: readers run while this thread waits.
+      wake_readers();
       pollfd pfd{fd_, POLLIN, 0};
       ::poll(&pfd, 1, -1);
       continue;
@@ -513,7 +519,7 @@ void Session::on_stream_frame(const FrameHeader& header) {
   }
   if (header.has(flags::ack)) stream->acked_ = true;
   if (header.type == FrameType::data) {
-    deliver(*stream, header.length);
+    deliver(stream, header.length);
   } else {
     stream->add_send_window(header.length);
   }
@@ -554,7 +560,8 @@ std::shared_ptr<Stream> Session::incoming_stream(std::uint32_t id) {
   return stream;
 }
 
-void Session::deliver(Stream& stream, std::uint32_t len) {
+void Session::deliver(const std::shared_ptr<Stream>& shared, std::uint32_t len) {
+  Stream& stream = *shared;
   large_frames_ = len >= kLargeFrame;
   if (len == 0) return;
   std::size_t tail = 0;
@@ -587,7 +594,11 @@ void Session::deliver(Stream& stream, std::uint32_t len) {
     in_begin_ += take;
     tail = (tail + take) % capacity;
     left -= take;
-    stream.commit(take);
+    if (stream.commit(take)) {
+      if (wake_.empty() || wake_.back() != shared) wake_.push_back(shared);
+      unwoken_bytes_ += take;
+      if (unwoken_bytes_ >= kWakeBatch) wake_readers();
+    }
   }
   // The rest of the payload goes straight into the ring and whatever follows it into in_, one
   // syscall per batch and no second copy.
@@ -603,8 +614,18 @@ void Session::deliver(Stream& stream, std::uint32_t len) {
     in_end_ = got - payload;
     tail = (tail + payload) % capacity;
     left -= payload;
-    stream.commit(payload);
+    if (stream.commit(payload)) {
+      if (wake_.empty() || wake_.back() != shared) wake_.push_back(shared);
+      unwoken_bytes_ += payload;
+      if (unwoken_bytes_ >= kWakeBatch) wake_readers();
+    }
   }
+}
+
+void Session::wake_readers() {
+  for (auto& stream : wake_) stream->readable_.notify_all();
+  wake_.clear();
+  unwoken_bytes_ = 0;
 }
 
 void Session::discard(std::size_t len) {

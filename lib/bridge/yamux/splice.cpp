@@ -1,5 +1,6 @@
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <thread>
@@ -28,12 +29,23 @@ ssize_t recv_some(int fd, std::byte* buf, std::size_t len) {
   }
 }
 
-bool send_all(int fd, const std::byte* buf, std::size_t len) {
-  while (len > 0) {
-    const ssize_t n = ::send(fd, buf, len, MSG_NOSIGNAL);
+bool send_all(int fd, iovec* iov, int count) {
+  while (count > 0) {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<std::size_t>(count);
+    const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
     if (n > 0) {
-      buf += n;
-      len -= static_cast<std::size_t>(n);
+      auto left = static_cast<std::size_t>(n);
+      while (count > 0 && left >= iov->iov_len) {
+        left -= iov->iov_len;
+        ++iov;
+        --count;
+      }
+      if (count > 0) {
+        iov->iov_base = static_cast<std::byte*>(iov->iov_base) + left;
+        iov->iov_len -= left;
+      }
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -73,15 +85,19 @@ void splice(Stream& stream, int fd) {
     }
   });
 
-  std::vector<std::byte> buf(kSpliceChunk);
+  // Straight from the stream's buffer to the socket, with no copy in between.
   try {
     for (;;) {
-      const std::size_t n = stream.read(buf.data(), buf.size());
+      iovec iov[2];
+      int count = 0;
+      const std::size_t n = stream.peek(iov, count);
       if (n == 0) {
         ::shutdown(fd, SHUT_WR);
         break;
       }
-      if (!send_all(fd, buf.data(), n)) {
+      const bool sent = send_all(fd, iov, count);
+      stream.consume(n);
+      if (!sent) {
         abort_both(stream, fd);
         break;
       }

@@ -1,3 +1,5 @@
+#include <sys/uio.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -26,9 +28,11 @@ void Stream::set_read_timeout(std::chrono::milliseconds timeout) {
   read_timeout_ = timeout;
 }
 
-std::size_t Stream::read(void* buf, std::size_t len) {
-  std::unique_lock lock(mu_);
-  auto ready = [this] { return size_ > 0 || fin_received_ || reset_ || session_closed_; };
+bool Stream::wait_readable(std::unique_lock<std::mutex>& lock) {
+  // A peeked region is consumed by its owner; other reads take what follows it.
+  auto ready = [this] {
+    return !peeked_ && (size_ > 0 || fin_received_ || reset_ || session_closed_);
+  };
   if (!ready()) {
     ++read_waiters_;
     bool timed_out = false;
@@ -42,17 +46,45 @@ std::size_t Stream::read(void* buf, std::size_t len) {
   }
   if (reset_) throw Error(Error::Kind::reset, "yamux: stream reset");
   if (size_ == 0) {
-    if (fin_received_) return 0;
+    if (fin_received_) return false;
     throw Error(Error::Kind::closed, "yamux: session closed");
   }
-  if (len == 0) return 0;
+  return true;
+}
 
+std::size_t Stream::read(void* buf, std::size_t len) {
+  std::unique_lock lock(mu_);
+  if (!wait_readable(lock) || len == 0) return 0;
   const std::size_t n = std::min(len, size_);
   const std::size_t first = std::min(n, capacity_ - head_);
   auto* out = static_cast<std::byte*>(buf);
   std::memcpy(out, ring_.get() + head_, first);
   std::memcpy(out + first, ring_.get(), n - first);
-  head_ = (head_ + n) % capacity_;
+  advance(n, lock);
+  return n;
+}
+
+std::size_t Stream::peek(iovec* iov, int& count) {
+  std::unique_lock lock(mu_);
+  if (!wait_readable(lock)) return 0;
+  const std::size_t first = std::min(size_, capacity_ - head_);
+  iov[0] = {ring_.get() + head_, first};
+  iov[1] = {ring_.get(), size_ - first};
+  count = size_ > first ? 2 : 1;
+  peeked_ = true;
+  return size_;
+}
+
+void Stream::consume(std::size_t n) {
+  std::unique_lock lock(mu_);
+  peeked_ = false;
+  retired_.reset();
+  if (read_waiters_ > 0) readable_.notify_all();
+  advance(n, lock);
+}
+
+void Stream::advance(std::size_t n, std::unique_lock<std::mutex>& lock) {
+  if (n > 0) head_ = (head_ + n) % capacity_;
   size_ -= n;
 
   // Re-open the window in large steps (half of it), not per read, to keep control traffic low.
@@ -74,7 +106,6 @@ std::size_t Stream::read(void* buf, std::size_t len) {
       }
     }
   }
-  return n;
 }
 
 void Stream::write(const void* buf, std::size_t len) {
@@ -154,21 +185,18 @@ void Stream::reserve_locked(std::size_t extra) {
     std::memcpy(ring.get(), ring_.get() + head_, first);
     std::memcpy(ring.get() + first, ring_.get(), size_ - first);
   }
+  // A peek() may be sending from the old ring outside the lock; it lives until consume().
+  if (peeked_ && !retired_) retired_ = std::move(ring_);
   ring_ = std::move(ring);
   capacity_ = capacity;
   head_ = 0;
 }
 
-void Stream::commit(std::size_t n) {
-  bool waiting = false;
-  {
-    std::lock_guard lock(mu_);
-    size_ += n;
-    recv_window_ -= static_cast<std::uint32_t>(n);
-    waiting = read_waiters_ > 0;
-  }
-  // Waking costs a syscall; a reader that is not waiting will see the data anyway.
-  if (waiting) readable_.notify_all();
+bool Stream::commit(std::size_t n) {
+  std::lock_guard lock(mu_);
+  size_ += n;
+  recv_window_ -= static_cast<std::uint32_t>(n);
+  return read_waiters_ > 0;
 }
 
 void Stream::add_send_window(std::uint32_t delta) {

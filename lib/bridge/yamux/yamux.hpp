@@ -81,9 +81,20 @@ class Stream {
   // to announce; the window must grow before the peer can learn about it.
   std::uint32_t grow_receive_window();
 
+  friend void splice(Stream& stream, int fd);
+
+  // read() without the copy, for splice(): waits like read() and describes the buffered bytes as
+  // up to two segments; 0 = EOF. They stay valid and other reads wait until consume().
+  std::size_t peek(struct iovec* iov, int& count);
+  void consume(std::size_t n);
+  // Waits until data, EOF or an error; throws like read(). False on EOF.
+  bool wait_readable(std::unique_lock<std::mutex>& lock);
+  // Drops n read bytes; releases `lock` and re-opens the receive window if due.
+  void advance(std::size_t n, std::unique_lock<std::mutex>& lock);
+
   // Reader-thread side (called by Session).
   void reserve_locked(std::size_t extra);
-  void commit(std::size_t n);
+  bool commit(std::size_t n);  // true when a reader waits for the data: Session wakes it
   void add_send_window(std::uint32_t delta);
   enum class FinResult { open, finished, duplicate };
   FinResult mark_fin_received();
@@ -102,6 +113,8 @@ class Stream {
   // Receive ring. Only the reader thread grows it or fills its free part (outside mu_); readers
   // consume from head_. Capacity never exceeds max_window_.
   std::unique_ptr<std::byte[]> ring_;
+  std::unique_ptr<std::byte[]> retired_;  // the ring a peek() points into, if it grew since
+  bool peeked_ = false;
   std::size_t capacity_ = 0;
   std::size_t head_ = 0;
   std::size_t size_ = 0;
@@ -114,7 +127,7 @@ class Stream {
   bool reset_ = false;
   bool session_closed_ = false;
   std::chrono::milliseconds read_timeout_{0};
-  int read_waiters_ = 0;  // threads blocked in read(); commit() wakes only when there are any
+  int read_waiters_ = 0;  // threads blocked in read()
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -160,7 +173,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_frame(const FrameHeader& header);
   void on_stream_frame(const FrameHeader& header);
   std::shared_ptr<Stream> incoming_stream(std::uint32_t id);
-  void deliver(Stream& stream, std::uint32_t len);
+  void deliver(const std::shared_ptr<Stream>& stream, std::uint32_t len);
+  void wake_readers();
   void discard(std::size_t len);
   bool fill();
   bool recv_into(struct iovec* iov, int count);
@@ -199,6 +213,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t in_begin_ = 0;
   std::size_t in_end_ = 0;
   bool large_frames_ = false;  // the last data frame was large; fill() reads less ahead
+  // Streams whose waiting readers get new data, woken once per batch rather than per commit.
+  std::vector<std::shared_ptr<Stream>> wake_;
+  std::size_t unwoken_bytes_ = 0;
   std::string read_end_reason_;
 };
 

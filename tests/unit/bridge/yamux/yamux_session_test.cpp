@@ -553,6 +553,33 @@ TEST(YamuxSession, SpliceMapsHalfCloseBothWays) {
   ::close(app.b);
 }
 
+// The splice sends from the stream's buffer while the buffer grows behind it: the whole transfer
+// is buffered before the local application reads anything.
+TEST(YamuxSession, SpliceKeepsBulkDataIntactWhileBufferGrows) {
+  auto sessions = session_pair(tcp_pair());
+  auto app = unix_pair();
+  std::thread splicer([&] {
+    auto stream = sessions.server->accept();
+    ASSERT_TRUE(stream);
+    splice(*stream, app.a);
+  });
+  std::string data(8 * 1024 * 1024, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + i / 4096);
+  auto stream = sessions.client->open();
+  write_all(*stream, data);  // within the window: returns before anything is read
+  stream->close_write();
+
+  std::string got;
+  std::vector<char> buf(64 * 1024);
+  for (ssize_t n; (n = ::recv(app.b, buf.data(), buf.size(), 0)) > 0;) got.append(buf.data(), n);
+  EXPECT_TRUE(got == data);
+  ::shutdown(app.b, SHUT_WR);
+  EXPECT_EQ(read_to_eof(*stream), "");
+  splicer.join();
+  ::close(app.a);
+  ::close(app.b);
+}
+
 TEST(YamuxSession, SpliceResetsStreamWhenSocketFails) {
   auto sessions = session_pair(unix_pair());
   auto& client = sessions.client;
