@@ -24,8 +24,8 @@ constexpr std::size_t kReadChunk = 256 * 1024;
 // that its payload is received straight into the stream's ring rather than copied via in_.
 constexpr std::size_t kLargeFrame = 16 * 1024;
 constexpr std::size_t kReadAhead = 4 * 1024;
-// Waiting readers are woken when the socket has nothing more for now, or after this many bytes so
-// that they consume in parallel with a long burst.
+// Waiting readers are woken when the socket has nothing more for now, or after this many more
+// bytes received, so that they consume in parallel with a long burst.
 constexpr std::size_t kWakeBatch = 256 * 1024;
 
 struct ProtocolViolation : std::runtime_error {
@@ -53,7 +53,9 @@ const char* to_string(GoAwayCode code) {
 
 std::shared_ptr<Session> Session::start(int fd, Role role, Config config) {
   const int fl = ::fcntl(fd, F_GETFL);
-  if (fl < 0 || ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+  // Blocking, so that the reader waits in recvmsg itself rather than poll + recvmsg; writes pass
+  // MSG_DONTWAIT to keep their timeout.
+  if (fl < 0 || ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
     throw Error(Error::Kind::io, std::string("yamux: bad socket: ") + std::strerror(errno));
   }
   // Fails harmlessly on unix sockets.
@@ -105,7 +107,7 @@ void Session::terminate(const std::string& reason) {
       [[maybe_unused]] auto n = ::write(event_fd_, &one, sizeof one);
     }
   }
-  // Wakes the reader's poll and any writer blocked on a full socket.
+  // Wakes the reader's recvmsg and any writer blocked on a full socket.
   ::shutdown(fd_, SHUT_RDWR);
   for (auto& [id, stream] : streams) stream->mark_session_closed();
   state_cv_.notify_all();
@@ -232,7 +234,7 @@ void Session::write_all(iovec* iov, int count) {
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<std::size_t>(count);
-    const ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    const ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -432,9 +434,12 @@ bool Session::recv_into(iovec* iov, int count) {
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<std::size_t>(count);
-    const ssize_t n = ::recvmsg(fd_, &msg, 0);
+    // With readers to wake, first learn whether this would block.
+    const ssize_t n = ::recvmsg(fd_, &msg, wake_.empty() ? 0 : MSG_DONTWAIT);
     if (n > 0) {
       auto left = static_cast<std::size_t>(n);
+      // Bounds how long a reader waits while other traffic keeps the socket busy.
+      if (!wake_.empty() && (unwoken_bytes_ += left) >= kWakeBatch) wake_readers();
       for (int i = 0; i < count && left > 0; ++i) {
         const std::size_t take = std::min(left, iov[i].iov_len);
         iov[i].iov_base = static_cast<std::byte*>(iov[i].iov_base) + take;
@@ -451,8 +456,6 @@ bool Session::recv_into(iovec* iov, int count) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       // Everything received so far is delivered: readers run while this thread waits.
       wake_readers();
-      pollfd pfd{fd_, POLLIN, 0};
-      ::poll(&pfd, 1, -1);
       continue;
     }
     read_end_reason_ = std::string("read failed: ") + std::strerror(errno);
@@ -594,11 +597,7 @@ void Session::deliver(const std::shared_ptr<Stream>& shared, std::uint32_t len) 
     in_begin_ += take;
     tail = (tail + take) % capacity;
     left -= take;
-    if (stream.commit(take)) {
-      if (wake_.empty() || wake_.back() != shared) wake_.push_back(shared);
-      unwoken_bytes_ += take;
-      if (unwoken_bytes_ >= kWakeBatch) wake_readers();
-    }
+    if (stream.commit(take) && (wake_.empty() || wake_.back() != shared)) wake_.push_back(shared);
   }
   // The rest of the payload goes straight into the ring and whatever follows it into in_, one
   // syscall per batch and no second copy.
@@ -614,11 +613,8 @@ void Session::deliver(const std::shared_ptr<Stream>& shared, std::uint32_t len) 
     in_end_ = got - payload;
     tail = (tail + payload) % capacity;
     left -= payload;
-    if (stream.commit(payload)) {
-      if (wake_.empty() || wake_.back() != shared) wake_.push_back(shared);
-      unwoken_bytes_ += payload;
-      if (unwoken_bytes_ >= kWakeBatch) wake_readers();
-    }
+    if (stream.commit(payload) && (wake_.empty() || wake_.back() != shared))
+      wake_.push_back(shared);
   }
 }
 

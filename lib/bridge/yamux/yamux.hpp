@@ -215,7 +215,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool large_frames_ = false;  // the last data frame was large; fill() reads less ahead
   // Streams whose waiting readers get new data, woken once per batch rather than per commit.
   std::vector<std::shared_ptr<Stream>> wake_;
-  std::size_t unwoken_bytes_ = 0;
+  std::size_t unwoken_bytes_ = 0;  // received since wake_ became non-empty
   std::string read_end_reason_;
 };
 

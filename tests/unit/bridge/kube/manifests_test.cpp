@@ -128,6 +128,8 @@ TEST(AgentManifests, JobIsSuspendedRestrictedAndCarriesNoSecret) {
   EXPECT_EQ(spec.at("activeDeadlineSeconds"), 14400);
   EXPECT_EQ(spec.at("template").at("metadata").at("labels").at("devx.dev/bridge-session"),
             "0123abcd");
+  EXPECT_EQ(spec.at("template").at("metadata").at("annotations").at("sidecar.istio.io/inject"),
+            "false");
   const auto& pod = spec.at("template").at("spec");
   EXPECT_EQ(pod.at("serviceAccountName"), "devx-bridge-agent-0123abcd");
   EXPECT_EQ(pod.at("restartPolicy"), "Never");
