@@ -192,7 +192,9 @@ std::string run_doctor(Context& context, const BridgeDoctorOptions& options, Ope
       }
     }
   }
-  for (auto& [session, l] : by_session) {
+  for (auto& entry : by_session) {
+    const std::string& session = entry.first;
+    const Leftover& l = entry.second;
     if (l.young) continue;
     std::string objects;
     for (const auto& o : l.objects) objects += (objects.empty() ? "" : ", ") + o;

@@ -430,6 +430,10 @@ bool Session::fill() {
 // Receives once (waiting if nothing is available) up to the iovecs' size and advances them.
 // Returns false when the connection ended.
 bool Session::recv_into(iovec* iov, int count) {
+  // A short last read means the socket was drained: this one would most likely block.
+  if (socket_drained_) wake_readers();
+  std::size_t wanted = 0;
+  for (int i = 0; i < count; ++i) wanted += iov[i].iov_len;
   for (;;) {
     msghdr msg{};
     msg.msg_iov = iov;
@@ -438,6 +442,7 @@ bool Session::recv_into(iovec* iov, int count) {
     const ssize_t n = ::recvmsg(fd_, &msg, wake_.empty() ? 0 : MSG_DONTWAIT);
     if (n > 0) {
       auto left = static_cast<std::size_t>(n);
+      socket_drained_ = left < wanted;
       // Bounds how long a reader waits while other traffic keeps the socket busy.
       if (!wake_.empty() && (unwoken_bytes_ += left) >= kWakeBatch) wake_readers();
       for (int i = 0; i < count && left > 0; ++i) {

@@ -216,6 +216,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Streams whose waiting readers get new data, woken once per batch rather than per commit.
   std::vector<std::shared_ptr<Stream>> wake_;
   std::size_t unwoken_bytes_ = 0;  // received since wake_ became non-empty
+  bool socket_drained_ = false;    // the last recvmsg got less than it asked for
   std::string read_end_reason_;
 };
 

@@ -29,7 +29,10 @@ TEST(core_error, code_names_match_the_enum) {
   EXPECT_EQ(error_code_name(ErrorCode::locked), "locked");
   EXPECT_EQ(error_code_name(ErrorCode::unsupported), "unsupported");
   EXPECT_EQ(error_code_name(ErrorCode::prompt_required), "prompt_required");
-  EXPECT_EQ(error_code_name(static_cast<ErrorCode>(17)), "unknown");
+  EXPECT_EQ(error_code_name(ErrorCode::conflict), "conflict");
+  EXPECT_EQ(error_code_name(ErrorCode::unreachable), "unreachable");
+  EXPECT_EQ(error_code_name(ErrorCode::permission_denied), "permission_denied");
+  EXPECT_EQ(error_code_name(static_cast<ErrorCode>(20)), "unknown");
   EXPECT_EQ(error_code_name(static_cast<ErrorCode>(-1)), "unknown");
 }
 
