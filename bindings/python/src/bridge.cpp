@@ -221,51 +221,36 @@ BridgeDoctorOptions to_doctor_options(const py::dict& options) {
   return out;
 }
 
+// `name(context, options)`: converts the dict (with the GIL), starts the operation without it.
+template <typename Options>
+void def_start(py::module_& m, const char* name, Context& (*context_of)(py::handle),
+               py::object (*adopt)(py::handle, Operation), Options (*convert)(const py::dict&),
+               Operation (*start)(Context&, Options)) {
+  m.def(
+      name,
+      [context_of, adopt, convert, start](py::handle context, const py::dict& options) {
+        auto converted = convert(options);
+        auto& ctx = context_of(context);
+        std::optional<Operation> op;
+        {
+          py::gil_scoped_release release;
+          op.emplace(start(ctx, std::move(converted)));
+        }
+        return adopt(context, std::move(*op));
+      },
+      py::arg("context"), py::arg("options"));
+}
+
 }  // namespace
 
 // Registered by module.cpp, which owns the Context and Operation wrappers: `context_of` gives the
 // devx::Context of a _devx.Context, `adopt` wraps an Operation of it as a _devx.Operation.
 void bind_bridge(py::module_& m, Context& (*context_of)(py::handle),
                  py::object (*adopt)(py::handle, Operation)) {
-  m.def(
-      "bridge_connect",
-      [context_of, adopt](py::handle context, const py::dict& options) {
-        auto converted = to_connect_options(options);
-        auto& ctx = context_of(context);
-        std::optional<Operation> op;
-        {
-          py::gil_scoped_release release;
-          op.emplace(start_bridge_connect(ctx, std::move(converted)));
-        }
-        return adopt(context, std::move(*op));
-      },
-      py::arg("context"), py::arg("options"));
-  m.def(
-      "bridge_intercept",
-      [context_of, adopt](py::handle context, const py::dict& options) {
-        auto converted = to_intercept_options(options);
-        auto& ctx = context_of(context);
-        std::optional<Operation> op;
-        {
-          py::gil_scoped_release release;
-          op.emplace(start_bridge_intercept(ctx, std::move(converted)));
-        }
-        return adopt(context, std::move(*op));
-      },
-      py::arg("context"), py::arg("options"));
-  m.def(
-      "bridge_doctor",
-      [context_of, adopt](py::handle context, const py::dict& options) {
-        auto converted = to_doctor_options(options);
-        auto& ctx = context_of(context);
-        std::optional<Operation> op;
-        {
-          py::gil_scoped_release release;
-          op.emplace(start_bridge_doctor(ctx, std::move(converted)));
-        }
-        return adopt(context, std::move(*op));
-      },
-      py::arg("context"), py::arg("options"));
+  def_start(m, "bridge_connect", context_of, adopt, &to_connect_options, &start_bridge_connect);
+  def_start(m, "bridge_intercept", context_of, adopt, &to_intercept_options,
+            &start_bridge_intercept);
+  def_start(m, "bridge_doctor", context_of, adopt, &to_doctor_options, &start_bridge_doctor);
   m.def(
       "bridge_status",
       [context_of](py::handle context) {
