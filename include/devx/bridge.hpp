@@ -54,11 +54,11 @@ struct BridgePortMapping {
 struct BridgeInterceptOptions {
   KubeSettings kube;
   std::string service;
-  std::string namespace_;                  // "" = "default"
-  std::vector<BridgePortMapping> ports;    // empty = every TCP Service port to the same local port
-  std::string agent_image;                 // "" = the default agent image
-  std::chrono::seconds ready_timeout{120}; // agent deployed → Running and Ready
-  std::chrono::seconds grace{30};          // agent restores the Service this long after the tunnel is lost
+  std::string namespace_;                   // "" = "default"
+  std::vector<BridgePortMapping> ports;     // empty = every TCP Service port to the same local port
+  std::string agent_image;                  // "" = the default agent image
+  std::chrono::seconds ready_timeout{120};  // agent deployed → Running and Ready
+  std::chrono::seconds grace{30};  // agent restores the Service this long after the tunnel is lost
   std::chrono::milliseconds keepalive_interval{5000};
   std::chrono::milliseconds keepalive_timeout{10000};
   std::string origin = "standalone";

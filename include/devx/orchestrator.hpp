@@ -47,8 +47,8 @@ struct PlannedNode {
   // Where values come from besides env/PORT/dependencies (URIs; a URI never holds a secret).
   std::vector<std::string> env_sources;
   std::string healthcheck;  // "http http://127.0.0.1:8080/health" (ports substituted)
-  std::string bridge;       // runtime bridge: "connect ns/svc:8080 → 127.0.0.1:PORT" / "intercept …"
-  int wave = 0;             // length of the longest dependency chain below it
+  std::string bridge;  // runtime bridge: "connect ns/svc:8080 → 127.0.0.1:PORT" / "intercept …"
+  int wave = 0;        // length of the longest dependency chain below it
 };
 
 struct UpPlan {

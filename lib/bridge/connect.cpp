@@ -40,7 +40,8 @@ void validate_target(const BridgeTargetSpec& t) {
 std::vector<BridgeTargetSpec> resolve_targets(const BridgeConnectOptions& options) {
   std::vector<BridgeTargetSpec> out;
   for (BridgeTargetSpec t : options.targets) {
-    if (t.namespace_.empty()) t.namespace_ = options.namespace_.empty() ? "default" : options.namespace_;
+    if (t.namespace_.empty())
+      t.namespace_ = options.namespace_.empty() ? "default" : options.namespace_;
     validate_target(t);
     out.push_back(std::move(t));
   }
@@ -55,7 +56,8 @@ ConnectSession::ConnectSession(Context& context, BridgeConnectOptions options, E
   options_.targets = resolve_targets(options_);
   record_ = new_session_record("c-" + random_hex(4), "connect", options_.origin, options_.kube);
   for (const auto& t : options_.targets)
-    record_.forwards.push_back(ForwardRecord{t.service, t.namespace_, t.port, t.local_port, "planned"});
+    record_.forwards.push_back(
+        ForwardRecord{t.service, t.namespace_, t.port, t.local_port, "planned"});
 }
 
 ConnectSession::~ConnectSession() { stop(); }
@@ -63,9 +65,9 @@ ConnectSession::~ConnectSession() { stop(); }
 std::vector<std::vector<std::string>> ConnectSession::planned_commands() const {
   std::vector<std::vector<std::string>> out;
   for (const auto& t : options_.targets) {
-    out.push_back(kube::port_forward_argv(options_.kube,
-                                          kube::PortForwardOptions{"svc/" + t.service, t.namespace_,
-                                                                   t.port, t.local_port}));
+    out.push_back(kube::port_forward_argv(
+        options_.kube,
+        kube::PortForwardOptions{"svc/" + t.service, t.namespace_, t.port, t.local_port}));
   }
   return out;
 }
@@ -111,12 +113,14 @@ void ConnectSession::on_forward_state(std::size_t index, const std::string& stat
     if (recorded_) store_.save(record_);
     event.type = EventType::state;
     event.source = f.namespace_ + "/" + f.service + ":" + std::to_string(f.remote_port);
-    event.level = state == "failed" ? LogLevel::error : state == "backoff" ? LogLevel::warn : LogLevel::info;
-    event.message = event.source + " " + state +
-                    (f.local_port > 0 && state == "forwarding"
-                         ? " on 127.0.0.1:" + std::to_string(f.local_port)
-                         : "") +
-                    (message.empty() ? "" : ": " + message);
+    event.level = state == "failed"    ? LogLevel::error
+                  : state == "backoff" ? LogLevel::warn
+                                       : LogLevel::info;
+    event.message =
+        event.source + " " + state +
+        (f.local_port > 0 && state == "forwarding" ? " on 127.0.0.1:" + std::to_string(f.local_port)
+                                                   : "") +
+        (message.empty() ? "" : ": " + message);
     event.data_json = core::to_json_string(json::object{{"session", record_.id},
                                                         {"service", f.service},
                                                         {"namespace", f.namespace_},
@@ -145,7 +149,8 @@ void ConnectSession::wait_ready(std::chrono::milliseconds timeout, std::stop_tok
     if (std::chrono::steady_clock::now() >= deadline) {
       std::string waiting;
       for (const auto& f : record_.forwards)
-        if (f.state != "forwarding") waiting += (waiting.empty() ? "" : ", ") + f.service + " (" + f.state + ")";
+        if (f.state != "forwarding")
+          waiting += (waiting.empty() ? "" : ", ") + f.service + " (" + f.state + ")";
       throw Error(ErrorCode::timeout, "port-forwards not up in time: " + waiting,
                   "check `kubectl port-forward` to these Services by hand");
     }
@@ -186,38 +191,40 @@ namespace devx {
 Operation start_bridge_connect(Context& context, BridgeConnectOptions options) {
   // Bad options fail here, before any operation starts.
   auto targets = bridge::resolve_targets(options);
-  return context.start("bridge.connect", [&context, options = std::move(options)](
-                                             OperationScope& scope) mutable -> std::string {
-    namespace json = boost::json;
-    bridge::ConnectSession session(context, options, [&scope](Event e) { scope.emit(std::move(e)); });
-    if (context.dry_run()) {
-      json::array actions;
-      for (const auto& argv : session.planned_commands()) {
-        json::array a;
-        for (const auto& s : argv) a.push_back(json::string(s));
-        actions.push_back(json::object{{"kind", "command"}, {"argv", std::move(a)}});
-      }
-      return core::to_json_string(
-          json::object{{"v", 1}, {"dry_run", true}, {"actions", std::move(actions)}});
-    }
-    scope.progress("bridge", "checking kubectl and the Services");
-    session.start();
-    session.wait_ready(std::chrono::minutes(2), scope.stop_token());
-    scope.progress("bridge", "session " + session.id() + " ready");
-    // Runs until stopped; a forward that fails for good ends the session with its error.
-    bridge::wait_while_running(scope, bridge::SessionStore(context), session.id(),
-                               [&session] { return session.failure(); });
-    json::array forwards;
-    for (const auto& f : session.forwards()) {
-      forwards.push_back(json::object{{"service", f.service},
-                                      {"namespace", f.namespace_},
-                                      {"remote_port", f.remote_port},
-                                      {"local_port", f.local_port}});
-    }
-    session.stop();
-    return core::to_json_string(json::object{
-        {"v", 1}, {"session", session.id()}, {"forwards", std::move(forwards)}});
-  });
+  return context.start(
+      "bridge.connect",
+      [&context, options = std::move(options)](OperationScope& scope) mutable -> std::string {
+        namespace json = boost::json;
+        bridge::ConnectSession session(context, options,
+                                       [&scope](Event e) { scope.emit(std::move(e)); });
+        if (context.dry_run()) {
+          json::array actions;
+          for (const auto& argv : session.planned_commands()) {
+            json::array a;
+            for (const auto& s : argv) a.push_back(json::string(s));
+            actions.push_back(json::object{{"kind", "command"}, {"argv", std::move(a)}});
+          }
+          return core::to_json_string(
+              json::object{{"v", 1}, {"dry_run", true}, {"actions", std::move(actions)}});
+        }
+        scope.progress("bridge", "checking kubectl and the Services");
+        session.start();
+        session.wait_ready(std::chrono::minutes(2), scope.stop_token());
+        scope.progress("bridge", "session " + session.id() + " ready");
+        // Runs until stopped; a forward that fails for good ends the session with its error.
+        bridge::wait_while_running(scope, bridge::SessionStore(context), session.id(),
+                                   [&session] { return session.failure(); });
+        json::array forwards;
+        for (const auto& f : session.forwards()) {
+          forwards.push_back(json::object{{"service", f.service},
+                                          {"namespace", f.namespace_},
+                                          {"remote_port", f.remote_port},
+                                          {"local_port", f.local_port}});
+        }
+        session.stop();
+        return core::to_json_string(
+            json::object{{"v", 1}, {"session", session.id()}, {"forwards", std::move(forwards)}});
+      });
 }
 
 }  // namespace devx

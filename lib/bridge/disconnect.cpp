@@ -61,18 +61,20 @@ std::string bridge_disconnect(Context& context, std::string_view session_id,
     const bool alive = bridge::SessionStore::owner_alive(record);
     // `devx up` owns its bridges: stopping one behind its back would look like a crash to it.
     if (alive && record.origin == "up" && session_id.empty()) {
-      out.push_back(json::object{{"id", record.id}, {"result", "left running: owned by devx up (devx down stops it)"}});
+      out.push_back(json::object{
+          {"id", record.id}, {"result", "left running: owned by devx up (devx down stops it)"}});
       continue;
     }
     if (context.dry_run()) {
-      std::string what = alive ? "ask session " + record.id + " (pid " + std::to_string(record.owner_pid) +
-                                     ") to stop; it undoes its own changes"
-                       : record.intercept
-                           ? "restore Service " + record.intercept->namespace_ + "/" + record.intercept->service +
-                                 " (if it still names " + record.id + ") and delete agent " +
-                                 bridge::kube::agent_name(record.id)
-                           : "forget session " + record.id + " (its process is gone)";
-      actions.push_back(json::object{{"kind", alive ? "stop" : "undo"}, {"session", record.id}, {"description", what}});
+      std::string what =
+          alive ? "ask session " + record.id + " (pid " + std::to_string(record.owner_pid) +
+                      ") to stop; it undoes its own changes"
+          : record.intercept ? "restore Service " + record.intercept->namespace_ + "/" +
+                                   record.intercept->service + " (if it still names " + record.id +
+                                   ") and delete agent " + bridge::kube::agent_name(record.id)
+                             : "forget session " + record.id + " (its process is gone)";
+      actions.push_back(json::object{
+          {"kind", alive ? "stop" : "undo"}, {"session", record.id}, {"description", what}});
       continue;
     }
     std::string result;
@@ -108,7 +110,8 @@ std::string bridge_disconnect(Context& context, std::string_view session_id,
     out.push_back(json::object{{"id", record.id}, {"kind", record.kind}, {"result", result}});
   }
   if (context.dry_run())
-    return core::to_json_string(json::object{{"v", 1}, {"dry_run", true}, {"actions", std::move(actions)}});
+    return core::to_json_string(
+        json::object{{"v", 1}, {"dry_run", true}, {"actions", std::move(actions)}});
   return core::to_json_string(json::object{{"v", 1}, {"sessions", std::move(out)}});
 }
 

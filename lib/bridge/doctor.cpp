@@ -61,7 +61,8 @@ std::chrono::seconds age_of(const json::object& object) {
   if (stamp.empty() || ::strptime(stamp.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr)
     return std::chrono::hours(24);
   const auto created = std::chrono::system_clock::from_time_t(::timegm(&tm));
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - created);
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() -
+                                                          created);
 }
 
 struct Finding {
@@ -97,11 +98,13 @@ json::array selector_without_devx_keys_patch(const json::object& selector) {
     const std::string_view key = k;
     if (!key.starts_with("devx.dev/bridge") && !key.starts_with("devx-bridge")) kept[key] = v;
   }
-  return json::array{json::object{{"op", "test"}, {"path", "/spec/selector"}, {"value", selector}},
-                     json::object{{"op", "replace"}, {"path", "/spec/selector"}, {"value", std::move(kept)}}};
+  return json::array{
+      json::object{{"op", "test"}, {"path", "/spec/selector"}, {"value", selector}},
+      json::object{{"op", "replace"}, {"path", "/spec/selector"}, {"value", std::move(kept)}}};
 }
 
-std::string run_doctor(Context& context, const BridgeDoctorOptions& options, OperationScope& scope) {
+std::string run_doctor(Context& context, const BridgeDoctorOptions& options,
+                       OperationScope& scope) {
   kube::Kubectl kubectl(context, options.kube, scope.stop_token());
   bridge::SessionStore store(context);
   std::set<std::string> live_here;
@@ -110,12 +113,17 @@ std::string run_doctor(Context& context, const BridgeDoctorOptions& options, Ope
     if (bridge::SessionStore::owner_alive(record)) {
       live_here.insert(record.id);
     } else if (record.intercept) {
-      Finding f{"stale-session", "session/" + record.id, record.intercept->namespace_, record.id,
-                "the process that intercepted " + record.intercept->service + " is gone", ""};
+      Finding f{"stale-session",
+                "session/" + record.id,
+                record.intercept->namespace_,
+                record.id,
+                "the process that intercepted " + record.intercept->service + " is gone",
+                ""};
       if (options.repair) {
         f.repair = attempt([&] {
           kube::Kubectl own(context, record.kube, scope.stop_token());
-          bridge::restore_service(own, record.intercept->namespace_, record.intercept->service, record.id);
+          bridge::restore_service(own, record.intercept->namespace_, record.intercept->service,
+                                  record.id);
           bridge::remove_agent(own, record.intercept->namespace_, record.id);
           store.remove(record.id);
           return std::string("repaired");
@@ -137,22 +145,30 @@ std::string run_doctor(Context& context, const BridgeDoctorOptions& options, Ope
       // A Ready agent means a tunnel is up (readiness follows it): someone's live intercept.
       const auto pod = kubectl.pod_status(ns, kube::agent_pod_selector(*session));
       if (pod && pod->ready) continue;
-      Finding f{"hijacked-service", "service/" + name, ns, *session,
+      Finding f{"hijacked-service",
+                "service/" + name,
+                ns,
+                *session,
                 "selector points at session " + *session + ", whose agent is " +
                     (pod ? "not Ready (" + pod->phase + ")" : std::string("gone")),
                 ""};
       if (options.repair) {
         f.repair = attempt([&] {
           const auto r = bridge::restore_service(kubectl, ns, name, *session);
-          return std::string(r == bridge::RestoreResult::restored ? "repaired" : "already restored");
+          return std::string(r == bridge::RestoreResult::restored ? "repaired"
+                                                                  : "already restored");
         });
       }
       findings.push_back(std::move(f));
     } else if (selector != nullptr && kube::is_polluted(*selector)) {
-      Finding f{"polluted-selector", "service/" + name, ns, "",
-                "selector carries devx bridge keys with no session annotation (left by a merge-patch "
-                "restore of the original devx)",
-                ""};
+      Finding f{
+          "polluted-selector",
+          "service/" + name,
+          ns,
+          "",
+          "selector carries devx bridge keys with no session annotation (left by a merge-patch "
+          "restore of the original devx)",
+          ""};
       if (options.repair) {
         f.repair = attempt([&] {
           const auto patch = selector_without_devx_keys_patch(*selector);
@@ -178,12 +194,13 @@ std::string run_doctor(Context& context, const BridgeDoctorOptions& options, Ope
   std::map<std::string, Leftover> by_session;
   for (const char* kind : {"job", "serviceaccount", "role", "rolebinding", "secret"}) {
     for (const bool legacy : {false, true}) {
-      const std::string selector =
-          legacy ? std::string(kLegacyRoleLabel) + "=agent" : std::string(kube::kRoleLabel) + "=agent";
+      const std::string selector = legacy ? std::string(kLegacyRoleLabel) + "=agent"
+                                          : std::string(kube::kRoleLabel) + "=agent";
       for (const auto& object : kubectl.list(kind, options.namespace_, selector)) {
-        const std::string session =
-            str_at(object, {"metadata", "labels", legacy ? kLegacySessionLabel : kube::kSessionLabel});
-        if (session.empty() || live_here.contains(session) || named_sessions.contains(session)) continue;
+        const std::string session = str_at(
+            object, {"metadata", "labels", legacy ? kLegacySessionLabel : kube::kSessionLabel});
+        if (session.empty() || live_here.contains(session) || named_sessions.contains(session))
+          continue;
         auto& l = by_session[session];
         l.ns = str_at(object, {"metadata", "namespace"});
         l.legacy = legacy;
@@ -198,7 +215,10 @@ std::string run_doctor(Context& context, const BridgeDoctorOptions& options, Ope
     if (l.young) continue;
     std::string objects;
     for (const auto& o : l.objects) objects += (objects.empty() ? "" : ", ") + o;
-    Finding f{"leftover-agent", objects, l.ns, session,
+    Finding f{"leftover-agent",
+              objects,
+              l.ns,
+              session,
               "agent objects of session " + session + " that intercepts nothing" +
                   (l.legacy ? " (original devx)" : ""),
               ""};
@@ -226,9 +246,10 @@ std::string run_doctor(Context& context, const BridgeDoctorOptions& options, Ope
 
 Operation start_bridge_doctor(Context& context, BridgeDoctorOptions options) {
   if (context.dry_run()) options.repair = false;  // a dry run only looks
-  return context.start("bridge.doctor", [&context, options = std::move(options)](OperationScope& scope) {
-    return run_doctor(context, options, scope);
-  });
+  return context.start("bridge.doctor",
+                       [&context, options = std::move(options)](OperationScope& scope) {
+                         return run_doctor(context, options, scope);
+                       });
 }
 
 }  // namespace devx

@@ -79,14 +79,15 @@ void InterceptSession::validate(BridgeInterceptOptions& options) {
     throw Error(ErrorCode::invalid_argument, "no Service to intercept", "name the Service");
   for (const auto& p : options.ports) {
     if (p.remote < 1 || p.remote > 65535 || p.local < 0 || p.local > 65535)
-      throw Error(ErrorCode::invalid_argument,
-                  "invalid port mapping " + std::to_string(p.remote) + ":" + std::to_string(p.local));
+      throw Error(ErrorCode::invalid_argument, "invalid port mapping " + std::to_string(p.remote) +
+                                                   ":" + std::to_string(p.local));
   }
   if (options.grace.count() < 1 || options.ready_timeout.count() < 1)
     throw Error(ErrorCode::invalid_argument, "grace and ready_timeout must be at least 1s");
 }
 
-void InterceptSession::emit(EventType type, LogLevel level, std::string message, std::string data_json) {
+void InterceptSession::emit(EventType type, LogLevel level, std::string message,
+                            std::string data_json) {
   if (!sink_) return;
   Event e;
   e.type = type;
@@ -144,7 +145,8 @@ InterceptSession::Prepared InterceptSession::prepare() {
                                    [&](const auto& port) { return port.service_port == m.remote; });
     if (!known) {
       std::string have;
-      for (const auto& port : p.agent_ports.ports) have += (have.empty() ? "" : ", ") + std::to_string(port.service_port);
+      for (const auto& port : p.agent_ports.ports)
+        have += (have.empty() ? "" : ", ") + std::to_string(port.service_port);
       throw Error(ErrorCode::invalid_argument,
                   "Service " + options_.service + " has no port " + std::to_string(m.remote),
                   "its ports: " + have);
@@ -183,22 +185,22 @@ std::string InterceptSession::plan() {
   actions.push_back(json::object{
       {"kind", "command"},
       {"argv", argv_json(kube::port_forward_argv(
-                   options_.kube, kube::PortForwardOptions{"pod/" + agent + "-<pod>", options_.namespace_,
-                                                          kControlPort, 0}))},
+                   options_.kube, kube::PortForwardOptions{"pod/" + agent + "-<pod>",
+                                                           options_.namespace_, kControlPort, 0}))},
       {"description", "authenticated tunnel to the agent"}});
-  actions.push_back(json::object{{"kind", "patch"},
-                                 {"description", "swap the selector of Service " + options_.service +
-                                                     " (" + ports_text(p.mapping) + ")"},
-                                 {"patch", kube::selector_swap_patch(p.service, session_)}});
-  return core::to_json_string(json::object{{"v", 1},
-                                           {"dry_run", true},
-                                           {"session", session_},
-                                           {"actions", std::move(actions)}});
+  actions.push_back(json::object{
+      {"kind", "patch"},
+      {"description",
+       "swap the selector of Service " + options_.service + " (" + ports_text(p.mapping) + ")"},
+      {"patch", kube::selector_swap_patch(p.service, session_)}});
+  return core::to_json_string(json::object{
+      {"v", 1}, {"dry_run", true}, {"session", session_}, {"actions", std::move(actions)}});
 }
 
 void InterceptSession::deploy(const Prepared& p) {
   const std::string agent = kube::agent_name(session_);
-  emit(EventType::progress, LogLevel::info, "deploying agent " + agent + " (" + options_.agent_image + ")");
+  emit(EventType::progress, LogLevel::info,
+       "deploying agent " + agent + " (" + options_.agent_image + ")");
   {
     std::lock_guard lock(mutex_);
     deployed_ = true;  // from here on, stop() deletes what may exist
@@ -207,10 +209,12 @@ void InterceptSession::deploy(const Prepared& p) {
   std::string uid;
   if (!applied.empty()) {
     if (const auto* meta = applied.front().as_object().if_contains("metadata")) {
-      if (const auto* u = meta->as_object().if_contains("uid"); u && u->is_string()) uid = u->get_string();
+      if (const auto* u = meta->as_object().if_contains("uid"); u && u->is_string())
+        uid = u->get_string();
     }
   }
-  if (uid.empty()) throw Error(ErrorCode::command_failed, "kubectl apply did not return the Job's uid");
+  if (uid.empty())
+    throw Error(ErrorCode::command_failed, "kubectl apply did not return the Job's uid");
   kubectl_->apply(kube::owned_objects(p.spec, uid));
   kubectl_->patch_merge("job", agent, options_.namespace_, kube::unsuspend_patch());
 }
@@ -237,13 +241,15 @@ std::string InterceptSession::wait_for_agent_pod(std::stop_token stop, bool need
       no_pod_since = steady_clock::now();
     }
     if (steady_clock::now() >= deadline) {
-      throw Error(ErrorCode::timeout,
-                  std::string("the agent did not become ") + (need_ready ? "Ready" : "Running") + " within " +
-                      std::to_string(options_.ready_timeout.count()) + "s" +
-                      (pod ? " (pod " + pod->name + ": " + pod->phase +
-                                 (pod->waiting_reason.empty() ? "" : ", " + pod->waiting_reason) + ")"
-                           : " (no pod)"),
-                  "raise --ready-timeout, or look at `kubectl describe job " + kube::agent_name(session_) + "`");
+      throw Error(
+          ErrorCode::timeout,
+          std::string("the agent did not become ") + (need_ready ? "Ready" : "Running") +
+              " within " + std::to_string(options_.ready_timeout.count()) + "s" +
+              (pod ? " (pod " + pod->name + ": " + pod->phase +
+                         (pod->waiting_reason.empty() ? "" : ", " + pod->waiting_reason) + ")"
+                   : " (no pod)"),
+          "raise --ready-timeout, or look at `kubectl describe job " + kube::agent_name(session_) +
+              "`");
     }
     sleep_for(stop, milliseconds(need_ready ? 250 : 500));
   }
@@ -274,8 +280,9 @@ void InterceptSession::open_tunnel(std::stop_token stop) {
     const bool bad = e.kind == Kind::refused || e.kind == Kind::failed;
     std::string text = e.peer + " → :" + std::to_string(e.service_port);
     if (e.kind == Kind::finished) {
-      text += " → 127.0.0.1:" + std::to_string(e.local_port) + " done (" + std::to_string(e.bytes_to_local) +
-              " B in, " + std::to_string(e.bytes_from_local) + " B out)";
+      text += " → 127.0.0.1:" + std::to_string(e.local_port) + " done (" +
+              std::to_string(e.bytes_to_local) + " B in, " + std::to_string(e.bytes_from_local) +
+              " B out)";
     } else {
       text += (e.kind == Kind::refused ? " refused: " : " failed: ") + e.detail;
     }
@@ -286,8 +293,10 @@ void InterceptSession::open_tunnel(std::stop_token stop) {
     connected = tunnel::TunnelClient::connect(std::move(client));
   } catch (const tunnel::TunnelError& e) {
     if (e.kind() == tunnel::TunnelError::Kind::bad_token)
-      throw Error(ErrorCode::permission_denied, std::string("the agent refused the session token: ") + e.what());
-    throw Error(ErrorCode::unreachable, std::string("cannot open the tunnel to the agent: ") + e.what());
+      throw Error(ErrorCode::permission_denied,
+                  std::string("the agent refused the session token: ") + e.what());
+    throw Error(ErrorCode::unreachable,
+                std::string("cannot open the tunnel to the agent: ") + e.what());
   }
   std::lock_guard lock(mutex_);
   tunnel_ = std::move(connected);
@@ -314,7 +323,8 @@ void InterceptSession::run_until_active(std::stop_token stop) {
       std::lock_guard lock(mutex_);
       pod_ = pod;
     }
-    emit(EventType::progress, LogLevel::info, "agent pod " + pod + " is running; opening the tunnel");
+    emit(EventType::progress, LogLevel::info,
+         "agent pod " + pod + " is running; opening the tunnel");
     open_tunnel(stop);
     wait_for_agent_pod(stop, true);
     emit(EventType::progress, LogLevel::info, "tunnel up and agent Ready; swapping the selector");
@@ -326,7 +336,8 @@ void InterceptSession::run_until_active(std::stop_token stop) {
                          kube::selector_swap_patch(p.service, session_));
     set_state("active");
     emit(EventType::progress, LogLevel::info,
-         "intercepting " + options_.namespace_ + "/" + options_.service + " (" + ports_text(p.mapping) + ")");
+         "intercepting " + options_.namespace_ + "/" + options_.service + " (" +
+             ports_text(p.mapping) + ")");
     keeper_ = std::jthread([this](std::stop_token s) { keep_tunnel(s); });
   } catch (...) {
     this->stop();
@@ -347,7 +358,8 @@ void InterceptSession::keep_tunnel(std::stop_token stop) {
     if (current) {
       set_state("reconnecting");
       emit(EventType::warning, LogLevel::warn,
-           "tunnel lost (" + current->close_reason() + "); reconnecting — the agent keeps the Service for " +
+           "tunnel lost (" + current->close_reason() +
+               "); reconnecting — the agent keeps the Service for " +
                std::to_string(options_.grace.count()) + "s");
       std::lock_guard lock(mutex_);
       tunnel_.reset();
@@ -359,10 +371,11 @@ void InterceptSession::keep_tunnel(std::stop_token stop) {
       if (owner != session_) {
         std::lock_guard lock(mutex_);
         swapped_ = false;
-        failure_ = Error(ErrorCode::conflict,
-                         "the intercept of " + options_.namespace_ + "/" + options_.service +
-                             " ended: the Service no longer names this session",
-                         "the agent restores the Service when the tunnel is lost for longer than --grace");
+        failure_ =
+            Error(ErrorCode::conflict,
+                  "the intercept of " + options_.namespace_ + "/" + options_.service +
+                      " ended: the Service no longer names this session",
+                  "the agent restores the Service when the tunnel is lost for longer than --grace");
         emit(EventType::warning, LogLevel::error, failure_->message());
         return;
       }
@@ -414,7 +427,8 @@ void InterceptSession::stop() {
     } catch (const Error& e) {
       emit(EventType::warning, LogLevel::error,
            "could not restore " + options_.service + ": " + e.message() +
-               " — the agent restores it after its grace period; `devx bridge doctor --repair` otherwise");
+               " — the agent restores it after its grace period; `devx bridge doctor --repair` "
+               "otherwise");
     }
   }
   std::shared_ptr<tunnel::TunnelClient> tunnel;
@@ -455,23 +469,25 @@ namespace devx {
 
 Operation start_bridge_intercept(Context& context, BridgeInterceptOptions options) {
   bridge::InterceptSession::validate(options);  // bad options fail before anything starts
-  return context.start("bridge.intercept", [&context, options = std::move(options)](
-                                               OperationScope& scope) mutable -> std::string {
-    bridge::InterceptSession session(context, std::move(options),
-                                     [&scope](Event e) { scope.emit(std::move(e)); });
-    if (context.dry_run()) return session.plan();
-    session.run_until_active(scope.stop_token());
-    // Active until stopped, or until the agent gave the Service back (then undo the rest).
-    try {
-      bridge::wait_while_running(scope, bridge::SessionStore(context), session.id(),
-                                 [&session] { return session.failure(); });
-    } catch (const Error&) {
-      session.stop();
-      throw;
-    }
-    session.stop();
-    return core::to_json_string(boost::json::object{{"v", 1}, {"session", session.id()}, {"restored", true}});
-  });
+  return context.start(
+      "bridge.intercept",
+      [&context, options = std::move(options)](OperationScope& scope) mutable -> std::string {
+        bridge::InterceptSession session(context, std::move(options),
+                                         [&scope](Event e) { scope.emit(std::move(e)); });
+        if (context.dry_run()) return session.plan();
+        session.run_until_active(scope.stop_token());
+        // Active until stopped, or until the agent gave the Service back (then undo the rest).
+        try {
+          bridge::wait_while_running(scope, bridge::SessionStore(context), session.id(),
+                                     [&session] { return session.failure(); });
+        } catch (const Error&) {
+          session.stop();
+          throw;
+        }
+        session.stop();
+        return core::to_json_string(
+            boost::json::object{{"v", 1}, {"session", session.id()}, {"restored", true}});
+      });
 }
 
 }  // namespace devx

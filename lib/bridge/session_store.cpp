@@ -9,10 +9,10 @@
 #include <boost/json/value.hpp>
 
 #include <cerrno>
-#include <condition_variable>
-#include <mutex>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
+#include <mutex>
 
 #include "core/json.hpp"
 #include "core/proc_stat.hpp"
@@ -82,13 +82,15 @@ json::object to_json(const SessionRecord& record) {
   if (record.intercept) {
     const auto& i = *record.intercept;
     json::array ports;
-    for (const auto& p : i.ports) ports.push_back(json::object{{"remote", p.remote}, {"local", p.local}});
-    out["intercept"] = json::object{{"service", i.service},
-                                    {"namespace", i.namespace_},
-                                    {"ports", std::move(ports)},
-                                    {"agent", i.agent},
-                                    {"original_selector", core::parse_json_or_null(i.original_selector_json)},
-                                    {"state", i.state}};
+    for (const auto& p : i.ports)
+      ports.push_back(json::object{{"remote", p.remote}, {"local", p.local}});
+    out["intercept"] =
+        json::object{{"service", i.service},
+                     {"namespace", i.namespace_},
+                     {"ports", std::move(ports)},
+                     {"agent", i.agent},
+                     {"original_selector", core::parse_json_or_null(i.original_selector_json)},
+                     {"state", i.state}};
   }
   return out;
 }

@@ -19,7 +19,7 @@ struct ForwardRecord {
   std::string service;
   std::string namespace_;
   int remote_port = 0;
-  int local_port = 0;       // 0 until kubectl reported it
+  int local_port = 0;  // 0 until kubectl reported it
   std::string state = "starting";
 };
 
@@ -27,7 +27,7 @@ struct InterceptRecord {
   std::string service;
   std::string namespace_;
   std::vector<BridgePortMapping> ports;
-  std::string agent;         // Job name; the agent's other objects are owned by it
+  std::string agent;  // Job name; the agent's other objects are owned by it
   std::string original_selector_json;
   std::string state = "deploying";  // deploying | active | reconnecting | restoring
 };

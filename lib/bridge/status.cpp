@@ -61,7 +61,8 @@ std::string bridge_status(Context& context) {
     active = active || alive;
     sessions.push_back(std::move(doc));
   }
-  return core::to_json_string(json::object{{"v", 1}, {"active", active}, {"sessions", std::move(sessions)}});
+  return core::to_json_string(
+      json::object{{"v", 1}, {"active", active}, {"sessions", std::move(sessions)}});
 }
 
 std::map<std::string, std::string> bridge_environment(Context& context) {

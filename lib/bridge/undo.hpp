@@ -10,9 +10,9 @@
 namespace devx::bridge {
 
 enum class RestoreResult {
-  restored,       // the selector is back to the recorded original
-  not_ours,       // the Service names another session (or none): left alone
-  gone,           // the Service no longer exists
+  restored,  // the selector is back to the recorded original
+  not_ours,  // the Service names another session (or none): left alone
+  gone,      // the Service no longer exists
 };
 
 // Restores `service` if its annotation still names `session`: a JSON patch that tests the

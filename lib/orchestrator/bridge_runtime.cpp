@@ -50,7 +50,8 @@ class BridgeNode final : public runtime::RunningNode {
       if (stopped_) return runtime::ExitStatus{0, 0};
       if (session_->failure()) return runtime::ExitStatus{1, 0};
       if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-      cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + milliseconds(200)));
+      cv_.wait_until(lock,
+                     std::min(deadline, std::chrono::steady_clock::now() + milliseconds(200)));
     }
   }
   runtime::ExitStatus stop(milliseconds) override {
@@ -70,10 +71,12 @@ class BridgeNode final : public runtime::RunningNode {
 
 class BridgeRuntime final : public runtime::NodeRuntime {
  public:
-  BridgeRuntime(const Project& project, const Service& service) : project_(project), service_(service) {}
+  BridgeRuntime(const Project& project, const Service& service)
+      : project_(project), service_(service) {}
   std::string name() const override { return "bridge"; }
 
-  std::unique_ptr<runtime::RunningNode> launch(Context& context, const runtime::LaunchSpec& spec) override {
+  std::unique_ptr<runtime::RunningNode> launch(Context& context,
+                                               const runtime::LaunchSpec& spec) override {
     if (service_.bridge_target) {
       BridgeConnectOptions options = bridge_connect_options(project_);
       options.targets = {target_of(project_, service_, spec.port.value_or(0))};
@@ -97,23 +100,26 @@ class BridgeRuntime final : public runtime::NodeRuntime {
 
 }  // namespace
 
-std::shared_ptr<runtime::NodeRuntime> make_bridge_runtime(const Project& project, const Service& service) {
+std::shared_ptr<runtime::NodeRuntime> make_bridge_runtime(const Project& project,
+                                                          const Service& service) {
   return std::make_shared<BridgeRuntime>(project, service);
 }
 
-std::string describe_bridge(const Project& project, const Service& service, std::optional<int> port) {
+std::string describe_bridge(const Project& project, const Service& service,
+                            std::optional<int> port) {
   if (service.bridge_target) {
     const auto t = target_of(project, service, port.value_or(0));
-    return "connect " + t.namespace_ + "/" + t.service + ":" + std::to_string(t.port) + " → 127.0.0.1:" +
-           (port ? std::to_string(*port) : std::string("?"));
+    return "connect " + t.namespace_ + "/" + t.service + ":" + std::to_string(t.port) +
+           " → 127.0.0.1:" + (port ? std::to_string(*port) : std::string("?"));
   }
   const auto options = intercept_of(project, service);
   return "intercept " + options.namespace_ + "/" + options.service + ":" +
-         std::to_string(options.ports.front().remote) + " → 127.0.0.1:" +
-         std::to_string(options.ports.front().local);
+         std::to_string(options.ports.front().remote) +
+         " → 127.0.0.1:" + std::to_string(options.ports.front().local);
 }
 
-std::vector<std::string> bridge_argv(const Project& project, const Service& service, int local_port) {
+std::vector<std::string> bridge_argv(const Project& project, const Service& service,
+                                     int local_port) {
   if (!service.bridge_target) return {};
   const auto t = target_of(project, service, local_port);
   return bridge::kube::port_forward_argv(

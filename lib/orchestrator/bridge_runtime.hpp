@@ -13,12 +13,15 @@
 
 namespace devx::orchestrator {
 
-std::shared_ptr<runtime::NodeRuntime> make_bridge_runtime(const Project& project, const Service& service);
+std::shared_ptr<runtime::NodeRuntime> make_bridge_runtime(const Project& project,
+                                                          const Service& service);
 
 // What a bridge node does, for plans: "connect staging/payments-api:8080 → 127.0.0.1:PORT".
-std::string describe_bridge(const Project& project, const Service& service, std::optional<int> port);
+std::string describe_bridge(const Project& project, const Service& service,
+                            std::optional<int> port);
 
 // The kubectl argv a bridge_target node runs (plans show it); empty for intercepts.
-std::vector<std::string> bridge_argv(const Project& project, const Service& service, int local_port);
+std::vector<std::string> bridge_argv(const Project& project, const Service& service,
+                                     int local_port);
 
 }  // namespace devx::orchestrator

@@ -14,8 +14,8 @@
 #include <set>
 
 #include "core/json.hpp"
-#include "orchestrator/environment.hpp"
 #include "orchestrator/bridge_runtime.hpp"
+#include "orchestrator/environment.hpp"
 #include "orchestrator/plan.hpp"
 #include "runtime/database.hpp"
 

@@ -16,7 +16,7 @@ struct NodePlan {
   PlannedNode planned;
   const Service* service = nullptr;  // exactly one of service / database is set
   const Database* database = nullptr;
-  const Project* project = nullptr;  // the project both point into
+  const Project* project = nullptr;   // the project both point into
   std::optional<HealthCheck> health;  // targets rewritten to the shifted port
   std::vector<std::size_t> deps;      // indices into Plan::nodes, same order as planned.waits_for
   std::vector<std::size_t> dependents;

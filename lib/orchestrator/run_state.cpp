@@ -29,7 +29,6 @@ namespace json = boost::json;
 std::string str(const json::object& o, std::string_view key) { return core::string_field(o, key); }
 std::int64_t num(const json::object& o, std::string_view key) { return core::int_field(o, key); }
 
-
 }  // namespace
 
 std::string to_json(const RunRecord& record) {

@@ -10,8 +10,8 @@
 // on the spot (schedule_locked), from whichever thread made the change.
 // All node bookkeeping is guarded by `mutex_` (recursive: listeners called under it may read
 // status()); output bookkeeping by each node's `output_mutex`.
-#include "orchestrator/bridge_runtime.hpp"
 #include "orchestrator/session.hpp"
+#include "orchestrator/bridge_runtime.hpp"
 
 #include <devx/error.hpp>
 

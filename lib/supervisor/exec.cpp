@@ -1,6 +1,7 @@
 // exec_in_service / project_command: what `devx exec` and `devx run` execute, with which
 // environment and working directory. The environment formulas are the orchestrator's
 // (service_environment); containers go through the engine adapter's exec argv.
+#include <devx/bridge.hpp>
 #include <devx/error.hpp>
 #include <devx/supervisor.hpp>
 
@@ -9,8 +10,6 @@
 #include <boost/json/value.hpp>
 
 #include "core/json.hpp"
-#include <devx/bridge.hpp>
-
 #include "orchestrator/environment.hpp"
 #include "runtime/container_engine.hpp"
 

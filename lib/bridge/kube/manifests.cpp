@@ -288,11 +288,12 @@ json::object agent_job(const AgentSpec& spec) {
            // A mesh sidecar in the agent's pod would capture the ports the agent must own and
            // the loopback control port: opt out of Istio and Linkerd injection.
            {"template",
-            json::object{{"metadata", json::object{{"labels", labels(spec)},
-                                                   {"annotations",
-                                                    json::object{{"sidecar.istio.io/inject", "false"},
-                                                                 {"linkerd.io/inject", "disabled"}}}}},
-                         {"spec", std::move(pod_spec)}}},
+            json::object{
+                {"metadata",
+                 json::object{{"labels", labels(spec)},
+                              {"annotations", json::object{{"sidecar.istio.io/inject", "false"},
+                                                           {"linkerd.io/inject", "disabled"}}}}},
+                {"spec", std::move(pod_spec)}}},
        }},
   };
 }

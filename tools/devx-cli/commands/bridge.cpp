@@ -29,7 +29,8 @@ void add_kube_flags(CLI::App& cmd, KubeFlags& flags) {
   cmd.add_option("--kubeconfig", flags.kubeconfig,
                  "kubeconfig file (default: $KUBECONFIG as kubectl reads it, or ~/.kube/config)");
   cmd.add_option("--context", flags.context, "kubeconfig context (default: the current one)");
-  cmd.add_option("-n,--namespace", flags.namespace_, "namespace (default: bridge.namespace, else default)");
+  cmd.add_option("-n,--namespace", flags.namespace_,
+                 "namespace (default: bridge.namespace, else default)");
 }
 
 // devx.yaml is optional for bridge commands: used when found (or named with -f), else flags only.
@@ -97,7 +98,9 @@ devx::BridgePortMapping parse_mapping(const std::string& text) {
   }
   devx::BridgePortMapping m;
   m.remote = parse_port(parts[0], "Service port in --port " + text);
-  m.local = parts.size() == 1 ? m.remote : parts[1] == "-" ? 0 : parse_port(parts[1], "local port in --port " + text);
+  m.local = parts.size() == 1 ? m.remote
+            : parts[1] == "-" ? 0
+                              : parse_port(parts[1], "local port in --port " + text);
   return m;
 }
 
@@ -181,7 +184,8 @@ struct ConnectFlags {
 
 int run_connect(Cli& cli, Output& out, const ConnectFlags& flags) {
   devx::BridgeConnectOptions options;
-  if (auto project = optional_project(out, flags.project)) options = devx::bridge_connect_options(*project);
+  if (auto project = optional_project(out, flags.project))
+    options = devx::bridge_connect_options(*project);
   apply_kube_flags(options.kube, options.namespace_, flags.kube);
   // Flags first; a devx.yaml target naming the same Service port is not forwarded twice.
   std::vector<devx::BridgeTargetSpec> targets;
@@ -258,8 +262,8 @@ int run_status(Output& out) {
   std::string text;
   for (const auto& v : sessions) {
     const auto& s = v.as_object();
-    text += std::string(s.at("kind").as_string()) + " " + std::string(s.at("id").as_string()) + " (" +
-            std::string(s.at("status").as_string()) + ", pid " +
+    text += std::string(s.at("kind").as_string()) + " " + std::string(s.at("id").as_string()) +
+            " (" + std::string(s.at("status").as_string()) + ", pid " +
             std::to_string(s.at("owner").at("pid").to_number<int>()) + ", " +
             std::string(s.at("origin").as_string()) + ")\n";
     for (const auto& f : s.at("forwards").as_array()) {
@@ -270,13 +274,15 @@ int run_status(Output& out) {
               std::to_string(o.at("remote_port").to_number<int>()) + " → " +
               (local > 0 ? "127.0.0.1:" + std::to_string(local) : std::string("-")) + "  " +
               std::string(o.at("state").as_string()) + "  " +
-              devx::bridge_env_prefix(o.at("service").as_string(), o.at("namespace").as_string(), false) +
+              devx::bridge_env_prefix(o.at("service").as_string(), o.at("namespace").as_string(),
+                                      false) +
               "_URL\n";
     }
     if (const auto* i = s.if_contains("intercept")) {
       const auto& o = i->as_object();
       text += "  intercept " + std::string(o.at("namespace").as_string()) + "/" +
-              std::string(o.at("service").as_string()) + "  " + std::string(o.at("state").as_string());
+              std::string(o.at("service").as_string()) + "  " +
+              std::string(o.at("state").as_string());
       for (const auto& p : o.at("ports").as_array()) {
         const int local = p.at("local").to_number<int>();
         text += "  :" + std::to_string(p.at("remote").to_number<int>()) + "→" +
@@ -284,7 +290,8 @@ int run_status(Output& out) {
       }
       text += "\n";
     }
-    if (const auto* hint = s.if_contains("hint")) text += "  hint: " + std::string(hint->as_string()) + "\n";
+    if (const auto* hint = s.if_contains("hint"))
+      text += "  hint: " + std::string(hint->as_string()) + "\n";
   }
   out.result(text);
   return 0;
@@ -304,7 +311,8 @@ int run_disconnect(Output& out, const std::string& session) {
   const auto& sessions = doc.at("sessions").as_array();
   if (sessions.empty()) out.status("no bridge sessions to disconnect");
   for (const auto& s : sessions) {
-    out.status(std::string(s.at("id").as_string()) + ": " + std::string(s.at("result").as_string()));
+    out.status(std::string(s.at("id").as_string()) + ": " +
+               std::string(s.at("result").as_string()));
   }
   return 0;
 }
@@ -343,8 +351,10 @@ int run_doctor(Output& out, const DoctorFlags& flags) {
     options.namespace_ = c.namespace_;
   }
   apply_kube_flags(options.kube, options.namespace_, flags.kube);
-  if (flags.all_namespaces) options.namespace_.clear();
-  else if (options.namespace_.empty()) options.namespace_ = "default";
+  if (flags.all_namespaces)
+    options.namespace_.clear();
+  else if (options.namespace_.empty())
+    options.namespace_ = "default";
   options.repair = flags.repair && !out.options().dry_run;
   auto context = make_context(out.options());
   if (options.repair) {
@@ -369,9 +379,11 @@ int run_doctor(Output& out, const DoctorFlags& flags) {
     std::string text;
     for (const auto& f : findings) {
       const auto& o = f.as_object();
-      text += std::string(o.at("kind").as_string()) + "  " + std::string(o.at("object").as_string()) +
-              "  " + std::string(o.at("message").as_string());
-      if (const auto* r = o.if_contains("repair")) text += "  [" + std::string(r->as_string()) + "]";
+      text += std::string(o.at("kind").as_string()) + "  " +
+              std::string(o.at("object").as_string()) + "  " +
+              std::string(o.at("message").as_string());
+      if (const auto* r = o.if_contains("repair"))
+        text += "  [" + std::string(r->as_string()) + "]";
       text += "\n";
     }
     out.result(text);
@@ -387,7 +399,8 @@ int run_doctor(Output& out, const DoctorFlags& flags) {
 
 int run_rbac(Output& out, const std::string& ns) {
   // The YAML alone on stdout, so `devx bridge rbac | kubectl apply -f -` works.
-  out.status("# RBAC for devx bridge" + std::string(ns.empty() ? " (cluster-wide)" : " in namespace " + ns) +
+  out.status("# RBAC for devx bridge" +
+             std::string(ns.empty() ? " (cluster-wide)" : " in namespace " + ns) +
              "; replace the subject before applying");
   if (out.json()) {
     out.document(json::object{{"v", 1}, {"yaml", devx::bridge_rbac_yaml(ns)}});
@@ -400,29 +413,37 @@ int run_rbac(Output& out, const std::string& ns) {
 }  // namespace
 
 void add_bridge_commands(CLI::App& app, Cli& cli) {
-  auto* bridge = app.add_subcommand("bridge", "Reach and intercept Services of a Kubernetes cluster");
+  auto* bridge =
+      app.add_subcommand("bridge", "Reach and intercept Services of a Kubernetes cluster");
   bridge->require_subcommand(1);
 
   auto connect = std::make_shared<ConnectFlags>();
-  auto* c = bridge->add_subcommand("connect", "Forward remote Services to local ports until Ctrl-C");
+  auto* c =
+      bridge->add_subcommand("connect", "Forward remote Services to local ports until Ctrl-C");
   add_project_flags(*c, connect->project);
   add_kube_flags(*c, connect->kube);
-  c->add_option("-t,--target", connect->targets, "SERVICE:PORT[:LOCAL_PORT] (repeatable; adds to bridge.targets)");
+  c->add_option("-t,--target", connect->targets,
+                "SERVICE:PORT[:LOCAL_PORT] (repeatable; adds to bridge.targets)");
   c->callback([&cli, connect] {
     cli.action = [&cli, connect](Output& out) { return run_connect(cli, out, *connect); };
   });
 
   auto intercept = std::make_shared<InterceptFlags>();
-  auto* i = bridge->add_subcommand("intercept", "Route a remote Service's traffic to local ports until Ctrl-C");
+  auto* i = bridge->add_subcommand("intercept",
+                                   "Route a remote Service's traffic to local ports until Ctrl-C");
   add_project_flags(*i, intercept->project);
   add_kube_flags(*i, intercept->kube);
   i->add_option("service", intercept->service, "the Service to intercept")->required();
   i->add_option("-p,--port", intercept->ports,
-                "REMOTE:LOCAL, REMOTE, or REMOTE:- to refuse (repeatable; default: every port to the same local port)");
-  i->add_option("--agent-image", intercept->agent_image, "the agent image (default: bridge.agent_image or devx's)");
-  i->add_option("--grace", intercept->grace, "how long the agent waits for a lost tunnel before restoring the Service")
+                "REMOTE:LOCAL, REMOTE, or REMOTE:- to refuse (repeatable; default: every port to "
+                "the same local port)");
+  i->add_option("--agent-image", intercept->agent_image,
+                "the agent image (default: bridge.agent_image or devx's)");
+  i->add_option("--grace", intercept->grace,
+                "how long the agent waits for a lost tunnel before restoring the Service")
       ->capture_default_str();
-  i->add_option("--ready-timeout", intercept->ready_timeout, "how long to wait for the agent to be ready")
+  i->add_option("--ready-timeout", intercept->ready_timeout,
+                "how long to wait for the agent to be ready")
       ->capture_default_str();
   i->callback([&cli, intercept] {
     cli.action = [&cli, intercept](Output& out) { return run_intercept(cli, out, *intercept); };
@@ -432,7 +453,8 @@ void add_bridge_commands(CLI::App& app, Cli& cli) {
   s->callback([&cli] { cli.action = [](Output& out) { return run_status(out); }; });
 
   auto session = std::make_shared<std::string>();
-  auto* d = bridge->add_subcommand("disconnect", "Stop bridge sessions (restoring what they changed)");
+  auto* d =
+      bridge->add_subcommand("disconnect", "Stop bridge sessions (restoring what they changed)");
   d->add_option("session", *session, "session id (default: all)");
   d->callback([&cli, session] {
     cli.action = [session](Output& out) { return run_disconnect(out, *session); };
@@ -442,19 +464,21 @@ void add_bridge_commands(CLI::App& app, Cli& cli) {
   e->callback([&cli] { cli.action = [](Output& out) { return run_env(out); }; });
 
   auto doctor = std::make_shared<DoctorFlags>();
-  auto* doc = bridge->add_subcommand("doctor", "Find (and --repair) what crashed sessions left in the cluster");
+  auto* doc = bridge->add_subcommand(
+      "doctor", "Find (and --repair) what crashed sessions left in the cluster");
   add_project_flags(*doc, doctor->project);
   add_kube_flags(*doc, doctor->kube);
   doc->add_flag("-A,--all-namespaces", doctor->all_namespaces, "look in every namespace");
   doc->add_flag("--repair", doctor->repair, "restore hijacked Services and delete leftovers");
-  doc->callback([&cli, doctor] {
-    cli.action = [doctor](Output& out) { return run_doctor(out, *doctor); };
-  });
+  doc->callback(
+      [&cli, doctor] { cli.action = [doctor](Output& out) { return run_doctor(out, *doctor); }; });
 
   auto rbac_ns = std::make_shared<std::string>();
-  auto* r = bridge->add_subcommand("rbac", "Print the RBAC rules devx bridge needs (YAML for kubectl apply)");
+  auto* r = bridge->add_subcommand(
+      "rbac", "Print the RBAC rules devx bridge needs (YAML for kubectl apply)");
   r->add_option("-n,--namespace", *rbac_ns, "a Role in this namespace (default: a ClusterRole)");
-  r->callback([&cli, rbac_ns] { cli.action = [rbac_ns](Output& out) { return run_rbac(out, *rbac_ns); }; });
+  r->callback(
+      [&cli, rbac_ns] { cli.action = [rbac_ns](Output& out) { return run_rbac(out, *rbac_ns); }; });
 }
 
 }  // namespace devx::cli

@@ -25,11 +25,13 @@ int dead_pid() {
   return pid;
 }
 
-bridge::SessionRecord connect_record(std::string id, int pid, std::string service, std::string ns, int port) {
+bridge::SessionRecord connect_record(std::string id, int pid, std::string service, std::string ns,
+                                     int port) {
   auto r = bridge::new_session_record(std::move(id), "connect", "standalone", {});
   r.owner_pid = pid;
   if (pid != ::getpid()) r.owner_start_time = 0;
-  r.forwards.push_back(bridge::ForwardRecord{std::move(service), std::move(ns), 8080, port, "forwarding"});
+  r.forwards.push_back(
+      bridge::ForwardRecord{std::move(service), std::move(ns), 8080, port, "forwarding"});
   return r;
 }
 
@@ -37,7 +39,7 @@ TEST(BridgeEnv, OneFormulaForEveryName) {
   EXPECT_EQ(bridge_env_prefix("payments-api", "default", false), "BRIDGE_PAYMENTS_API");
   EXPECT_EQ(bridge_env_prefix("payments-api", "team.a", true), "BRIDGE_PAYMENTS_API_TEAM_A");
   EXPECT_EQ(bridge_env_prefix("a.b/c", "", true), "BRIDGE_A_B_C_DEFAULT");
-  EXPECT_EQ(bridge_env_prefix("Ünï", "x", false), "BRIDGE___N__");  // each UTF-8 byte → '_' 
+  EXPECT_EQ(bridge_env_prefix("Ünï", "x", false), "BRIDGE___N__");  // each UTF-8 byte → '_'
 }
 
 TEST(BridgeSessions, RecordsRoundTripWithPrivateMode) {
@@ -80,7 +82,8 @@ TEST(BridgeSessions, StatusReconcilesLiveness) {
   store.save(connect_record("c-dead0001", dead_pid(), "orders", "default", 40002));
   auto dead_intercept = bridge::new_session_record("dead0002", "intercept", "standalone", {});
   dead_intercept.owner_pid = dead_pid();
-  dead_intercept.intercept = bridge::InterceptRecord{"users", "default", {{80, 3000}}, "devx-bridge-agent-dead0002", "{}", "active"};
+  dead_intercept.intercept = bridge::InterceptRecord{
+      "users", "default", {{80, 3000}}, "devx-bridge-agent-dead0002", "{}", "active"};
   store.save(dead_intercept);
 
   const auto doc = json::parse(bridge_status(*context)).as_object();
@@ -90,7 +93,8 @@ TEST(BridgeSessions, StatusReconcilesLiveness) {
     status[std::string(s.at("id").as_string())] = std::string(s.at("status").as_string());
   // A dead connect session is forgotten (nothing of it outlives its process); a dead intercept
   // is kept as stale: it may still hold a Service.
-  EXPECT_EQ(status, (std::map<std::string, std::string>{{"c-live0001", "live"}, {"dead0002", "stale"}}));
+  EXPECT_EQ(status,
+            (std::map<std::string, std::string>{{"c-live0001", "live"}, {"dead0002", "stale"}}));
   EXPECT_FALSE(store.load("c-dead0001"));
 }
 
@@ -155,7 +159,8 @@ TEST(BridgeSessions, DisconnectAsksALiveOwnerThroughTheStore) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   });
-  const auto doc = json::parse(bridge_disconnect(*context, "", std::chrono::seconds(20))).as_object();
+  const auto doc =
+      json::parse(bridge_disconnect(*context, "", std::chrono::seconds(20))).as_object();
   EXPECT_EQ(doc.at("sessions").at(0).at("result").as_string(), "stopped");
   EXPECT_FALSE(store.stop_requested("c-live0001"));
 }
@@ -180,14 +185,16 @@ services:
   ASSERT_EQ(payments.name, "payments");
   ASSERT_TRUE(payments.port);
   EXPECT_GT(*payments.port, 0);
-  EXPECT_EQ(payments.bridge, "connect staging/payments-api:8080 → 127.0.0.1:" + std::to_string(*payments.port));
+  EXPECT_EQ(payments.bridge,
+            "connect staging/payments-api:8080 → 127.0.0.1:" + std::to_string(*payments.port));
   // The exact kubectl command, with the reserved port pinned.
   const std::vector<std::string> want = {"kubectl", "port-forward", "svc/payments-api",
                                          std::to_string(*payments.port) + ":8080"};
   for (const auto& w : want)
     EXPECT_NE(std::find(payments.argv.begin(), payments.argv.end(), w), payments.argv.end()) << w;
   const auto env = dependency_environment(project, "payments", *payments.port);
-  EXPECT_EQ(env.at("BRIDGE_PAYMENTS_API_URL"), "http://127.0.0.1:" + std::to_string(*payments.port));
+  EXPECT_EQ(env.at("BRIDGE_PAYMENTS_API_URL"),
+            "http://127.0.0.1:" + std::to_string(*payments.port));
   EXPECT_EQ(env.at("PAYMENTS_URL"), "http://127.0.0.1:" + std::to_string(*payments.port));
 }
 
