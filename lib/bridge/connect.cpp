@@ -190,7 +190,7 @@ namespace devx {
 
 Operation start_bridge_connect(Context& context, BridgeConnectOptions options) {
   // Bad options fail here, before any operation starts.
-  auto targets = bridge::resolve_targets(options);
+  options.targets = bridge::resolve_targets(options);
   return context.start(
       "bridge.connect",
       [&context, options = std::move(options)](OperationScope& scope) mutable -> std::string {

@@ -22,16 +22,11 @@ const json::object* object_at(const json::object& o, std::string_view key) {
   return v != nullptr ? v->if_object() : nullptr;
 }
 
-std::string string_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
 std::string service_label(const json::object& service) {
   const json::object* meta = object_at(service, "metadata");
-  return meta == nullptr
-             ? std::string("Service")
-             : "Service " + string_at(*meta, "namespace") + "/" + string_at(*meta, "name");
+  return meta == nullptr ? std::string("Service")
+                         : "Service " + core::string_field(*meta, "namespace") + "/" +
+                               core::string_field(*meta, "name");
 }
 
 void validate_session_id(std::string_view sid) {
@@ -145,7 +140,7 @@ AgentPorts resolve_agent_ports(const json::object& service) {
   const std::string what = service_label(service);
   const json::object* spec = object_at(service, "spec");
   if (spec == nullptr) throw Error(ErrorCode::invalid_argument, what + " has no spec");
-  if (string_at(*spec, "type") == "ExternalName")
+  if (core::string_field(*spec, "type") == "ExternalName")
     throw Error(
         ErrorCode::unsupported,
         what + " is of type ExternalName: it has no pods whose traffic could be taken over");
@@ -164,10 +159,10 @@ AgentPorts resolve_agent_ports(const json::object& service) {
     if (!v.is_object()) continue;
     const json::object& p = v.get_object();
     AgentPort port;
-    port.name = string_at(p, "name");
+    port.name = core::string_field(p, "name");
     if (const auto* n = p.if_contains("port"); n && n->is_int64())
       port.service_port = static_cast<int>(n->get_int64());
-    const std::string protocol = p.contains("protocol") ? string_at(p, "protocol") : "TCP";
+    const std::string protocol = p.contains("protocol") ? core::string_field(p, "protocol") : "TCP";
     if (protocol != "TCP")
       throw Error(ErrorCode::unsupported,
                   what + " port " + std::to_string(port.service_port) + " is " + protocol +
@@ -396,7 +391,7 @@ json::array selector_swap_patch(const json::object& service, std::string_view si
     // Adding the whole map would replace annotations someone added since the read: guard with
     // the resourceVersion.
     if (meta != nullptr) {
-      if (const std::string rv = string_at(*meta, "resourceVersion"); !rv.empty())
+      if (const std::string rv = core::string_field(*meta, "resourceVersion"); !rv.empty())
         ops.push_back(
             json::object{{"op", "test"}, {"path", "/metadata/resourceVersion"}, {"value", rv}});
     }
@@ -430,7 +425,7 @@ std::optional<std::string> intercepting_session(const json::object& service) {
   const json::object* meta = object_at(service, "metadata");
   const json::object* annotations = meta != nullptr ? object_at(*meta, "annotations") : nullptr;
   if (annotations == nullptr) return std::nullopt;
-  std::string sid = string_at(*annotations, kSessionAnnotation);
+  std::string sid = core::string_field(*annotations, kSessionAnnotation);
   if (sid.empty()) return std::nullopt;
   return sid;
 }
@@ -439,7 +434,8 @@ std::optional<json::object> recorded_original_selector(const json::object& servi
   const json::object* meta = object_at(service, "metadata");
   const json::object* annotations = meta != nullptr ? object_at(*meta, "annotations") : nullptr;
   if (annotations == nullptr) return std::nullopt;
-  json::value v = core::parse_json_or_null(string_at(*annotations, kOriginalSelectorAnnotation));
+  json::value v =
+      core::parse_json_or_null(core::string_field(*annotations, kOriginalSelectorAnnotation));
   if (!v.is_object() || v.get_object().empty()) return std::nullopt;
   for (const auto& kv : v.get_object())
     if (!kv.value().is_string()) return std::nullopt;
