@@ -683,8 +683,8 @@ void decode_profiles(const YAML::Node& node, Project&, DecodeContext& ctx) {
 
 // One of the VM providers; a string rather than an enumeration because providers are plug-ins.
 struct ProviderCodec {
-  static constexpr std::string_view kNames[] = {"auto",   "podman", "lima",
-                                                "colima", "docker", "orbstack"};
+  static constexpr std::string_view kNames[] = {"auto",   "podman",   "lima", "colima",
+                                                "docker", "orbstack", "host"};
   static void decode(const YAML::Node& node, std::string& out, DecodeContext& ctx) {
     std::string text;
     Codec<std::string>::decode(node, text, ctx);
@@ -695,7 +695,7 @@ struct ProviderCodec {
     const std::string suggestion = closest_match(text, kNames);
     if (node.IsScalar())
       ctx.error(node, "unknown provider '" + text + "'",
-                suggestion.empty() ? "use auto, podman, lima, colima, docker or orbstack"
+                suggestion.empty() ? "use auto, podman, lima, colima, docker, orbstack or host"
                                    : "did you mean '" + suggestion + "'?");
   }
   static json::value encode(const std::string& value, EncodeMode) { return json::value(value); }

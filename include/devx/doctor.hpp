@@ -1,0 +1,47 @@
+#pragma once
+// `devx doctor`: which tools each feature area needs, which are installed (with parsed versions),
+// how to install what is missing on this platform, and the state of credentials. docs/doctor.md.
+#include <devx/context.hpp>
+#include <devx/events.hpp>
+#include <devx/export.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace devx {
+
+struct DoctorOptions {
+  // "linux" | "darwin"; "" = this machine. Decides the package manager and install commands.
+  std::string platform;
+  // Dotenv file consulted for credentials (CLOUDFLARE_API_TOKEN, …) besides the environment;
+  // empty = ".env" in the current directory when it exists. Values are never reported.
+  std::filesystem::path env_file;
+  // Feature areas to check ("vm", "tunnel", "mesh", "bridge", "databases", "secrets", "ci", …);
+  // empty = all.
+  std::vector<std::string> areas;
+};
+
+// {"v":1,"ok":bool,"system":{"os","arch","package_manager","package_manager_version","root"},
+//  "areas":[{"name","ready","tools":[{"name","binary","required","installed","version","path",
+//            "install":{"manager","argv":[…],"note"}|null}],
+//            "credentials":[{"name","configured","detail","how_to_fix"}]}],
+//  "missing_required":["tool",…]}
+// ok is false when a required tool is missing. Runs `<tool> <version args>` with a timeout.
+DEVX_API std::string doctor_report(Context& context, const DoctorOptions& options);
+
+struct DoctorInstallOptions {
+  DoctorOptions doctor;
+  bool all = false;         // also optional tools (default: required ones only)
+  bool assume_yes = false;  // confirmation granted; else Error(prompt_required) with the plan
+};
+
+// What `doctor install` would run: {"v":1,"package_manager","steps":[{"tools":[…],"argv":[…],
+// "required"}],"unavailable":[{"tool","reason","how_to_install"}]}. No `sudo` when running as root.
+DEVX_API std::string doctor_install_plan(Context& context, const DoctorInstallOptions& options);
+
+// Runs the plan (dry_run: returns it). Progress events per step. Result: the plan with each step's
+// "status": "ok" | "failed" and "error"; the operation fails with command_failed if any step failed.
+DEVX_API Operation start_doctor_install(Context& context, DoctorInstallOptions options);
+
+}  // namespace devx
