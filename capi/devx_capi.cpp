@@ -6,6 +6,9 @@
 //  * Every string handed to the caller is a malloc'd copy released with devx_string_free.
 //  * Out-parameters and *err are written only when there is something to write: outputs on
 //    success, *err on failure (docs/c-abi.md).
+// The handle structs and those helpers are shared with the other capi/*.cpp (capi_internal.hpp).
+#include "capi_internal.hpp"
+
 #include <devx/devx.h>
 
 #include <devx/bridge.hpp>
@@ -35,25 +38,7 @@
 #include <vector>
 
 namespace json = boost::json;
-
-struct devx_error {
-  devx_status_t code = DEVX_E_INTERNAL;
-  std::string name;
-  std::string message;
-  std::string hint;
-  std::string details;
-  std::string json;
-};
-
-struct devx_context {
-  std::unique_ptr<devx::Context> context;
-  // Operations started through the C ABI: devx_context_free cancels and waits for them.
-  std::mutex mutex;
-  std::vector<devx::Operation> operations;
-  // Sessions made through the C ABI: devx_context_free stops those still alive (a safety net for
-  // callers that free the context first; the contract is to free sessions before).
-  std::vector<std::weak_ptr<devx::Session>> sessions;
-};
+using namespace devx::capi;
 
 struct devx_project {
   devx::Project project;
@@ -74,164 +59,10 @@ struct devx_session {
 
 namespace {
 
-// Where a C callback lives. The forwarding lambda installed on the Operation holds this slot, not
-// the devx_op_t, so freeing the handle only has to clear the slot. The mutex is recursive so a
-// callback may call devx_op_set_callback or devx_op_free on its own operation.
-struct CallbackSlot {
-  std::recursive_mutex mutex;
-  devx_event_cb callback = nullptr;
-  void* user_data = nullptr;
-};
-
-}  // namespace
-
-struct devx_op {
-  devx::Operation operation;
-  std::shared_ptr<CallbackSlot> slot;
-  std::optional<devx::ProjectLoad> load;  // set for devx_project_load_start
-};
-
-namespace {
-
 using devx::Error;
 using devx::ErrorCode;
 
-Error invalid_argument(std::string message, std::string hint = {}) {
-  return Error(ErrorCode::invalid_argument, std::move(message), std::move(hint));
-}
-
-template <typename T>
-void require(const T* pointer, const char* name) {
-  if (pointer == nullptr) throw invalid_argument(std::string(name) + " must not be NULL");
-}
-
-char* copy_string(std::string_view text) {
-  auto* out = static_cast<char*>(std::malloc(text.size() + 1));
-  if (out == nullptr) throw std::bad_alloc();
-  if (!text.empty()) std::memcpy(out, text.data(), text.size());
-  out[text.size()] = '\0';
-  return out;
-}
-
-// Builds the C error from a devx::Error. May throw std::bad_alloc.
-devx_error_t* make_error(const Error& error) {
-  auto out = std::make_unique<devx_error>();
-  out->code = static_cast<devx_status_t>(error.code());
-  out->name = std::string(devx::error_code_name(error.code()));
-  out->message = error.message();
-  out->hint = error.hint();
-  out->details = error.details_json().empty() ? std::string("{}") : error.details_json();
-  out->json = error.to_json();
-  return out.release();
-}
-
-// Fills *err (when err is not NULL) and returns the status. Never throws: when even the error
-// cannot be allocated, *err stays NULL and only the status reports the failure.
-devx_status_t fail(devx_error_t** err, const Error& error) noexcept {
-  const auto status = static_cast<devx_status_t>(error.code());
-  if (err != nullptr) {
-    try {
-      *err = make_error(error);
-    } catch (...) {
-      *err = nullptr;
-    }
-  }
-  return status;
-}
-
-devx_status_t fail_internal(devx_error_t** err, const char* what) noexcept {
-  try {
-    return fail(err, Error(ErrorCode::internal, std::string("internal error: ") + what,
-                           "this is a bug in libdevx; please report it"));
-  } catch (...) {
-    if (err != nullptr) *err = nullptr;
-    return DEVX_E_INTERNAL;
-  }
-}
-
-// Runs `body` and converts every exception into a status (+ error).
-template <typename F>
-devx_status_t guard(devx_error_t** err, F&& body) noexcept {
-  try {
-    body();
-    return DEVX_OK;
-  } catch (const Error& error) {
-    return fail(err, error);
-  } catch (const std::bad_alloc&) {
-    return fail_internal(err, "out of memory");
-  } catch (const std::exception& e) {
-    return fail_internal(err, e.what());
-  } catch (...) {
-    return fail_internal(err, "unknown exception");
-  }
-}
-
 // ---- options documents --------------------------------------------------------------------------
-
-const char* kind_name(json::kind kind) {
-  switch (kind) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "a boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_:
-      return "a number";
-    case json::kind::string:
-      return "a string";
-    case json::kind::array:
-      return "an array";
-    case json::kind::object:
-      return "an object";
-  }
-  return "unknown";
-}
-
-// Parses an options document: NULL or "" is an empty object. Checks "v" (absent means 1).
-json::object parse_options(const char* text, std::string_view what) {
-  if (text == nullptr || *text == '\0') return {};
-  json::error_code ec;
-  json::value value = json::parse(text, ec);
-  if (ec) {
-    throw invalid_argument(std::string(what) + " is not valid JSON: " + ec.message(),
-                           "pass NULL or a JSON object such as {\"v\":1}");
-  }
-  if (!value.is_object()) {
-    throw invalid_argument(std::string(what) + " must be a JSON object, not " +
-                           kind_name(value.kind()));
-  }
-  json::object object = std::move(value.as_object());
-  if (const auto* v = object.if_contains("v")) {
-    const bool is_one =
-        (v->is_int64() && v->as_int64() == 1) || (v->is_uint64() && v->as_uint64() == 1);
-    if (!is_one) {
-      throw invalid_argument(
-          std::string(what) + ": unsupported version \"v\": " + json::serialize(*v),
-          "this libdevx understands \"v\":1");
-    }
-  }
-  return object;
-}
-
-[[noreturn]] void unknown_key(std::string_view what, std::string_view key,
-                              std::string_view allowed) {
-  throw invalid_argument(std::string(what) + ": unknown key \"" + std::string(key) + "\"",
-                         "allowed keys: " + std::string(allowed));
-}
-
-[[noreturn]] void wrong_type(std::string_view what, std::string_view key, std::string_view expected,
-                             const json::value& got) {
-  throw invalid_argument(std::string(what) + ": \"" + std::string(key) + "\" must be " +
-                         std::string(expected) + ", not " + kind_name(got.kind()));
-}
-
-const std::string& expect_string(std::string_view what, std::string_view key,
-                                 const json::value& value, std::string& storage) {
-  if (!value.is_string()) wrong_type(what, key, "a string", value);
-  storage.assign(value.as_string().data(), value.as_string().size());
-  return storage;
-}
 
 devx::LogLevel parse_log_level(std::string_view what, std::string_view text) {
   using devx::LogLevel;
@@ -293,17 +124,6 @@ devx::LoadOptions parse_load_options(const char* text) {
   return options;
 }
 
-std::vector<std::string> expect_string_list(std::string_view what, std::string_view key,
-                                            const json::value& value) {
-  if (!value.is_array()) wrong_type(what, key, "an array of strings", value);
-  std::vector<std::string> out;
-  for (const auto& entry : value.as_array()) {
-    if (!entry.is_string()) wrong_type(what, std::string(key) + "[]", "a string", entry);
-    out.emplace_back(entry.as_string().data(), entry.as_string().size());
-  }
-  return out;
-}
-
 // {"v":1,"only":[…],"keep_going":bool,"container_engine":"podman"|"docker"|""}
 // (docs/schemas/session-options.schema.json)
 devx::UpOptions parse_session_options(const char* text) {
@@ -353,47 +173,6 @@ devx::StopOptions parse_stop_options(const char* text) {
 }
 
 // ---- bridge options (docs/schemas/bridge-*-options.schema.json) ---------------------------------
-// Nested fields are named by their path ("targets[0].port") in every error.
-
-std::string field_path(std::string_view parent, std::string_view key) {
-  return std::string(parent) + "." + std::string(key);
-}
-
-std::string index_path(std::string_view parent, std::size_t index) {
-  return std::string(parent) + "[" + std::to_string(index) + "]";
-}
-
-int expect_int(std::string_view what, std::string_view key, const json::value& value) {
-  constexpr auto max = std::numeric_limits<int>::max();
-  constexpr auto min = std::numeric_limits<int>::min();
-  if (value.is_int64() && value.as_int64() >= min && value.as_int64() <= max) {
-    return static_cast<int>(value.as_int64());
-  }
-  if (value.is_uint64() && value.as_uint64() <= static_cast<std::uint64_t>(max)) {
-    return static_cast<int>(value.as_uint64());
-  }
-  if (value.is_int64() || value.is_uint64()) {
-    throw invalid_argument(std::string(what) + ": \"" + std::string(key) + "\" is out of range");
-  }
-  wrong_type(what, key, "an integer", value);
-}
-
-bool expect_bool(std::string_view what, std::string_view key, const json::value& value) {
-  if (!value.is_bool()) wrong_type(what, key, "a boolean", value);
-  return value.as_bool();
-}
-
-const json::object& expect_object(std::string_view what, std::string_view key,
-                                  const json::value& value) {
-  if (!value.is_object()) wrong_type(what, key, "an object", value);
-  return value.as_object();
-}
-
-const json::array& expect_array(std::string_view what, std::string_view key,
-                                const json::value& value) {
-  if (!value.is_array()) wrong_type(what, key, "an array", value);
-  return value.as_array();
-}
 
 // {"kubeconfig","context","kubectl"}
 devx::KubeSettings parse_kube(std::string_view what, const json::value& value) {
@@ -883,16 +662,6 @@ extern "C" DEVX_EXPORT void devx_op_free(devx_op_t* op) {
 // -------------------------------------------------------------------------
 
 namespace {
-
-// An operation registered with its context: devx_context_free cancels and waits for it.
-devx_op_t* adopt_context_operation(devx_context_t* ctx, devx::Operation operation) {
-  auto handle =
-      std::make_unique<devx_op>(devx_op{operation, std::make_shared<CallbackSlot>(), std::nullopt});
-  std::lock_guard lock(ctx->mutex);
-  std::erase_if(ctx->operations, [](const devx::Operation& op) { return op.done(); });
-  ctx->operations.push_back(std::move(operation));
-  return handle.release();
-}
 
 // An operation of `session`, registered with its context (devx_context_free cancels it) and its
 // handle (devx_session_free cancels it).

@@ -63,7 +63,8 @@ typedef struct devx_session devx_session_t; /* since ABI version 2 */
 DEVX_EXPORT const char *devx_version(void);
 /* Incremented whenever functions are added to this header: 1 = configuration and operations,
  * 2 = sessions (devx_session_*, devx_up_plan), 3 = Kubernetes bridge (devx_bridge_*), error codes
- * 17–19. */
+ * 17–19, 4 = dev VM, Ignition, doctor, nuke (devx_vm_*, devx_butane_*, devx_dev_machine_*,
+ * devx_doctor_*, devx_nuke*). */
 DEVX_EXPORT int devx_abi_version(void);
 
 /* ---- strings and errors ---------------------------------------------------------------------- */
@@ -308,6 +309,182 @@ DEVX_EXPORT devx_status_t devx_bridge_rbac_yaml(char **out, const char *namespac
 DEVX_EXPORT devx_status_t devx_bridge_env_prefix(char **out, const char *service,
                                                  const char *namespace_, int with_namespace,
                                                  devx_error_t **err);
+
+/* ---- dev VM, Ignition, doctor, nuke (ABI version 4) ------------------------------------------ */
+
+/* Butane -> Ignition, the dev VM, `doctor` and `nuke`, as declared in include/devx/vm.hpp,
+ * ignition.hpp, doctor.hpp and nuke.hpp (docs/vm.md, docs/ignition.md, docs/doctor.md,
+ * docs/nuke.md). Options documents are decoded strictly when the call is made: an unknown key or a
+ * wrong type fails the call with DEVX_E_INVALID_ARGUMENT naming the field ("tunnel.id"); NULL
+ * means defaults. Every call that changes something honours the context's dry_run: it returns its
+ * plan ({"v":1,"operation","vm","dry_run":true,"actions":[…]}, docs/schemas/vm-result.schema.json)
+ * and executes nothing. A destructive step without "assume_yes" fails with
+ * DEVX_E_PROMPT_REQUIRED whose details {"confirm":"<question>","plan":{…}} let a caller ask and
+ * retry with "assume_yes":true. */
+
+/* Compiles a Butane document (fcos variant; a drop-in for `butane --pretty --strict`).
+ * options_json may be NULL or {"v":1,"source_name":"<stdin>","files_dir":"","strict":false,
+ * "pretty":true} (docs/schemas/butane-compile-options.schema.json). Result:
+ * {"v":1,"ignition":"<the Ignition JSON document as text>","ignition_version":"3.4.0",
+ * "warnings":[{"severity","file","line","column","message","hint"}]}
+ * (docs/schemas/butane-compile-result.schema.json). DEVX_E_CONFIG_INVALID whose details hold
+ * {"diagnostics":[…]} (file = source_name, with line and column) for any problem,
+ * DEVX_E_UNSUPPORTED for a variant/version not supported, DEVX_E_IO for an unreadable local:
+ * source. */
+DEVX_EXPORT devx_status_t devx_butane_compile(char **out_json, const char *document,
+                                              const char *options_json, devx_error_t **err);
+
+/* {"v":1,"versions":[{"variant","butane_version","ignition_version"}]}: what devx_butane_compile
+ * accepts (docs/schemas/butane-versions.schema.json). */
+DEVX_EXPORT devx_status_t devx_butane_versions(char **out_json, devx_error_t **err);
+
+/* The built-in dev machine Butane document (fcos 1.5.0) with its ${…} placeholders. */
+DEVX_EXPORT devx_status_t devx_dev_machine_template(char **out, devx_error_t **err);
+
+/* The built-in dev machine configuration with values substituted (as data, never as YAML text),
+ * compiled in strict mode. values_json: {"v":1,"hostname","ssh_authorized_keys":[…],"runtime":
+ * "podman"|"docker","tunnel_id","tunnel_credentials_json","tunnel_hostname","tunnel_service",
+ * "tailscale_auth_key"} (docs/schemas/butane-dev-machine-values.schema.json). Result:
+ * {"v":1,"butane","ignition","ignition_version"} (docs/schemas/butane-dev-machine-config.schema.json);
+ * it holds the secrets given: keep it out of logs and world-readable files.
+ * DEVX_E_INVALID_ARGUMENT names a value that fails validation. */
+DEVX_EXPORT devx_status_t devx_dev_machine_config(char **out_json, const char *values_json,
+                                                  devx_error_t **err);
+
+/* VM options (docs/schemas/vm-options.schema.json), the base of every devx_vm_* document:
+ * {"v":1,"provider":"podman"|"lima"|"colima"|"docker"|"orbstack"|"host"|"","name":"",
+ *  "project_dir":"","assume_yes":false,"platform":"linux"|"darwin"|""}; "" = resolved (provider:
+ * DEVX_HOME/config.yaml -> the project's devx.yaml -> detection; name: $DEVX_VM_NAME -> the VM
+ * recorded by init -> "<user>-dev-machine"). */
+
+/* Which provider and VM the options resolve to: {"v":1,"provider","provider_source","name",
+ * "name_source","runtime"} (docs/schemas/vm-target.schema.json). Several providers detected ->
+ * DEVX_E_PROMPT_REQUIRED with details {"candidates":[…]} (pass the choice as "provider"); none ->
+ * DEVX_E_COMMAND_NOT_FOUND with install hints; an invalid name -> DEVX_E_INVALID_ARGUMENT. */
+DEVX_EXPORT devx_status_t devx_vm_resolve(char **out_json, devx_context_t *ctx,
+                                          const char *options_json, devx_error_t **err);
+
+/* What each provider's detection finds on `platform` ("linux" | "darwin"; NULL or "" = this
+ * machine): {"v":1,"platform","providers":[{"name","binary","path","version","available",
+ * "note"}]} (docs/schemas/vm-detect.schema.json). */
+DEVX_EXPORT devx_status_t devx_vm_detect(char **out_json, devx_context_t *ctx,
+                                         const char *platform, devx_error_t **err);
+
+/* Records `provider` as the default in DEVX_HOME/config.yaml (other keys are kept). */
+DEVX_EXPORT devx_status_t devx_vm_save_default_provider(devx_context_t *ctx, const char *provider,
+                                                        devx_error_t **err);
+
+/* Creates the VM (idempotent: an existing VM is left alone unless "recreate", which needs
+ * "assume_yes"), hands it the dev machine Ignition config (at creation where the provider accepts
+ * one, else replayed), starts it and records it. options_json: the VM options plus
+ * "recreate":false,"cpus":0,"memory_mb":0,"disk_gb":0 (0 = the provider's default),
+ * "ssh_authorized_keys":[…],"tunnel":{"id","credentials_file","hostname"},"tailscale_auth_key"
+ * (docs/schemas/vm-init-options.schema.json). Progress events name each step. Result: the result
+ * document with "created":bool and "ignition":"at-creation"|"replayed"|"not-applicable". */
+DEVX_EXPORT devx_status_t devx_vm_init_start(devx_op_t **out, devx_context_t *ctx,
+                                             const char *options_json, devx_error_t **err);
+
+/* Start, stop and sleep the VM (sleep: a stop where the provider can; docker and orbstack manage
+ * it themselves; host: nothing to do). options_json: the VM options. Result: the result document
+ * (docs/schemas/vm-result.schema.json). */
+DEVX_EXPORT devx_status_t devx_vm_start(char **out_json, devx_context_t *ctx,
+                                        const char *options_json, devx_error_t **err);
+DEVX_EXPORT devx_status_t devx_vm_stop(char **out_json, devx_context_t *ctx,
+                                       const char *options_json, devx_error_t **err);
+DEVX_EXPORT devx_status_t devx_vm_sleep(char **out_json, devx_context_t *ctx,
+                                        const char *options_json, devx_error_t **err);
+
+/* {"v":1,"vm":{"name","provider","state","exists","cpus"?,"memory_mb"?,"disk_gb"?},"record",
+ * "tunnel","mesh"} (docs/schemas/vm-status.schema.json); "state" is running | stopped |
+ * not-created | unknown. Read-only: never prompts, never changes anything. */
+DEVX_EXPORT devx_status_t devx_vm_status(char **out_json, devx_context_t *ctx,
+                                         const char *options_json, devx_error_t **err);
+
+/* Stops the VM if it runs, applies the sizes, starts it again if it was running. options_json:
+ * the VM options plus "cpus","memory_mb","disk_gb" (0 = unchanged; at least one set)
+ * (docs/schemas/vm-resize-options.schema.json). */
+DEVX_EXPORT devx_status_t devx_vm_resize(char **out_json, devx_context_t *ctx,
+                                         const char *options_json, devx_error_t **err);
+
+/* Removes the VM and what was recorded for it (tunnel, DNS records, mesh node) unless
+ * "keep_attachments". options_json: the VM options plus "keep_attachments":false
+ * (docs/schemas/vm-teardown-options.schema.json). Needs "assume_yes" (else
+ * DEVX_E_PROMPT_REQUIRED); DEVX_E_NOT_FOUND names the VMs that exist when this one does not;
+ * every failed step is reported. */
+DEVX_EXPORT devx_status_t devx_vm_teardown(char **out_json, devx_context_t *ctx,
+                                           const char *options_json, devx_error_t **err);
+
+/* Runs a command in the VM with output captured. argv_json: ["cmd","arg",…] (not empty);
+ * stdin_data: NULL = no input. Result: {"v":1,"exit_code","signal","timed_out","cancelled","out",
+ * "err"} (docs/schemas/vm-exec-result.schema.json); a command that fails is a result, not an
+ * error. */
+DEVX_EXPORT devx_status_t devx_vm_exec(char **out_json, devx_context_t *ctx,
+                                       const char *options_json, const char *argv_json,
+                                       const char *stdin_data, devx_error_t **err);
+
+/* The argv that opens a shell in the VM, or runs argv_json there (NULL or [] = a shell), for
+ * callers that attach a terminal: {"v":1,"argv":[…]} (docs/schemas/vm-ssh-argv.schema.json). */
+DEVX_EXPORT devx_status_t devx_vm_ssh_argv(char **out_json, devx_context_t *ctx,
+                                           const char *options_json, const char *argv_json,
+                                           devx_error_t **err);
+
+/* Applies an Ignition config (a JSON document, e.g. "ignition" of devx_butane_compile) to the
+ * running VM: files, directories, links and units, written with base64 + `install -m`; then
+ * systemd reloads and enabled units start. Result: the result document with "files",
+ * "directories","links","units" counts. DEVX_E_CONFIG_INVALID for a config that is not
+ * Ignition. */
+DEVX_EXPORT devx_status_t devx_vm_apply_ignition(char **out_json, devx_context_t *ctx,
+                                                 const char *options_json,
+                                                 const char *ignition_json, devx_error_t **err);
+
+/* Polls the VM every "interval_s" (default 60, at least 1) and puts it to sleep after
+ * "idle_polls" (default 3) polls in a row without user containers; runs until cancelled.
+ * options_json: the VM options plus "interval_s","idle_polls"
+ * (docs/schemas/vm-sleep-watch-options.schema.json). State events carry
+ * {"state":"idle"|"busy"|"asleep"|"stopped","containers":N}. */
+DEVX_EXPORT devx_status_t devx_vm_sleep_watch_start(devx_op_t **out, devx_context_t *ctx,
+                                                    const char *options_json,
+                                                    devx_error_t **err);
+
+/* Which tools each feature area needs and has, how to install what is missing, and the state of
+ * credentials (never their values). options_json may be NULL or {"v":1,"platform":"","env_file":
+ * "","areas":[…],"as_root":null,"probe_timeout_ms":5000} (docs/schemas/doctor-options.schema.json):
+ * no "areas" = all, an unknown area is DEVX_E_INVALID_ARGUMENT; "as_root" null = whether this
+ * process runs as root (install commands then have no sudo). Result: {"v":1,"ok":bool,"system",
+ * "areas":[…],"missing_required":[…]} (docs/schemas/doctor-report.schema.json); "ok" is false
+ * when a required tool is missing (a finding, not an error). */
+DEVX_EXPORT devx_status_t devx_doctor_report(char **out_json, devx_context_t *ctx,
+                                             const char *options_json, devx_error_t **err);
+
+/* What `doctor install` would run: the doctor options plus "all":false (optional tools too),
+ * "assume_yes":false (docs/schemas/doctor-install-options.schema.json). Result:
+ * {"v":1,"package_manager","steps":[{"tools","argv","required"}],"unavailable":[…]}
+ * (docs/schemas/doctor-install-plan.schema.json). */
+DEVX_EXPORT devx_status_t devx_doctor_install_plan(char **out_json, devx_context_t *ctx,
+                                                   const char *options_json, devx_error_t **err);
+
+/* Runs the install plan (dry_run: its result is the plan). Without "assume_yes" the operation
+ * fails with DEVX_E_PROMPT_REQUIRED (details: the plan). Progress events per step. Result: the
+ * plan with each step's "status" ("ok"|"failed") and "error"; DEVX_E_COMMAND_FAILED when a step
+ * failed. */
+DEVX_EXPORT devx_status_t devx_doctor_install_start(devx_op_t **out, devx_context_t *ctx,
+                                                    const char *options_json, devx_error_t **err);
+
+/* What `nuke` would remove for one project: its containers and volumes (by label), its state under
+ * DEVX_HOME and, when asked, untracked build artefacts and global caches; never anything git
+ * tracks. options_json may be NULL or {"v":1,"project_dir":"","artifacts":false,
+ * "global_caches":false,"assume_yes":false} (docs/schemas/nuke-options.schema.json). Result:
+ * {"v":1,"project","project_dir","items":[…],"total_bytes","protected":[…]}
+ * (docs/schemas/nuke-plan.schema.json). Read-only. */
+DEVX_EXPORT devx_status_t devx_nuke_plan(char **out_json, devx_context_t *ctx,
+                                         const char *options_json, devx_error_t **err);
+
+/* Removes the plan's items (dry_run: returns the plan). Needs "assume_yes" (else
+ * DEVX_E_PROMPT_REQUIRED with the plan in its details). Result: {"v":1,"removed":[…],"failed":[…],
+ * "freed_bytes"} (docs/schemas/nuke-result.schema.json); DEVX_E_COMMAND_FAILED, with that result
+ * in its details, when an item could not be removed. */
+DEVX_EXPORT devx_status_t devx_nuke(char **out_json, devx_context_t *ctx, const char *options_json,
+                                    devx_error_t **err);
 
 #ifdef __cplusplus
 }
