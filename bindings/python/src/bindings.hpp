@@ -14,4 +14,8 @@ void bind_config_types(pybind11::module_& m);
 void bind_bridge(pybind11::module_& m, Context& (*context_of)(pybind11::handle),
                  pybind11::object (*adopt)(pybind11::handle, Operation));
 
+// Butane/Ignition, the dev VM, doctor and nuke (vm.cpp), with the same two hooks as bind_bridge.
+void bind_machine(pybind11::module_& m, Context& (*context_of)(pybind11::handle),
+                  pybind11::object (*adopt)(pybind11::handle, Operation));
+
 }  // namespace devx::python

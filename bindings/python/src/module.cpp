@@ -427,12 +427,15 @@ PYBIND11_MODULE(_devx, m) {
       .def("next_event", &SessionHandle::next_event, py::arg("timeout") = 0.0)
       .def("close", &SessionHandle::close);
 
-  bind_bridge(
-      m, [](py::handle context) -> Context& { return context.cast<ContextHandle&>().get(); },
-      [](py::handle context, Operation op) {
-        return py::cast(OperationHandle{std::move(op), std::nullopt,
-                                        py::reinterpret_borrow<py::object>(context)});
-      });
+  auto context_of = [](py::handle context) -> Context& {
+    return context.cast<ContextHandle&>().get();
+  };
+  auto adopt = [](py::handle context, Operation op) {
+    return py::cast(
+        OperationHandle{std::move(op), std::nullopt, py::reinterpret_borrow<py::object>(context)});
+  };
+  bind_bridge(m, context_of, adopt);
+  bind_machine(m, context_of, adopt);
 
   m.def(
       "plan_up",
