@@ -5,7 +5,9 @@
 #include <devx/events.hpp>
 #include <devx/export.hpp>
 
+#include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,15 +19,20 @@ struct DoctorOptions {
   // Dotenv file consulted for credentials (CLOUDFLARE_API_TOKEN, …) besides the environment;
   // empty = ".env" in the current directory when it exists. Values are never reported.
   std::filesystem::path env_file;
-  // Feature areas to check ("vm", "tunnel", "mesh", "bridge", "databases", "secrets", "ci", …);
-  // empty = all.
+  // Feature areas to check ("vm", "tunnel", "mesh", "bridge", "databases", "secrets", "ci",
+  // "sync", "ignition"); empty = all. An unknown name is Error(invalid_argument).
   std::vector<std::string> areas;
+  // Whether install commands run as root (no `sudo` prefix); nullopt = geteuid() == 0.
+  std::optional<bool> as_root;
+  // Each `<tool> <version args>` probe is killed after this long (a hanging tool must not hang
+  // doctor); the tool is then reported installed with an empty version and a "problem".
+  std::chrono::milliseconds probe_timeout{5000};
 };
 
 // {"v":1,"ok":bool,"system":{"os","arch","package_manager","package_manager_version","root"},
 //  "areas":[{"name","ready","tools":[{"name","binary","required","installed","version","path",
-//            "install":{"manager","argv":[…],"note"}|null}],
-//            "credentials":[{"name","configured","detail","how_to_fix"}]}],
+//            "install":{"manager","argv":[…],"note"}|null,"alternatives"?:[…],"problem"?}],
+//            "credentials":[{"name","configured","detail","how_to_fix"}],"note"?}],
 //  "missing_required":["tool",…]}
 // ok is false when a required tool is missing. Runs `<tool> <version args>` with a timeout.
 DEVX_API std::string doctor_report(Context& context, const DoctorOptions& options);
@@ -41,7 +48,8 @@ struct DoctorInstallOptions {
 DEVX_API std::string doctor_install_plan(Context& context, const DoctorInstallOptions& options);
 
 // Runs the plan (dry_run: returns it). Progress events per step. Result: the plan with each step's
-// "status": "ok" | "failed" and "error"; the operation fails with command_failed if any step failed.
+// "status": "ok" | "failed" and "error"; the operation fails with command_failed if any step
+// failed.
 DEVX_API Operation start_doctor_install(Context& context, DoctorInstallOptions options);
 
 }  // namespace devx
