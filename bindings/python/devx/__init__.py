@@ -757,6 +757,354 @@ class _Bridge:
 bridge = _Bridge()
 
 
+# ---- Butane / Ignition, the dev VM, doctor, nuke ------------------------------------------------
+
+
+def _json_dict(text: str) -> Dict[str, Any]:
+    result: Dict[str, Any] = json.loads(text)
+    return result
+
+
+def _optional_path(path: Optional[PathLike]) -> Optional[str]:
+    return None if path is None else os.fspath(path)
+
+
+class _Butane:
+    """``devx.butane``: a native Butane → Ignition compiler for the Fedora CoreOS variant (a
+    drop-in for ``butane --pretty --strict``) and the dev machine's built-in configuration."""
+
+    @staticmethod
+    def compile(document: Union[str, bytes], *, source_name: Optional[str] = None,
+                files_dir: Optional[PathLike] = None, strict: Optional[bool] = None,
+                pretty: Optional[bool] = None) -> Dict[str, Any]:
+        """{"ignition": <the Ignition JSON text>, "ignition_version", "warnings": [diagnostic
+        dicts]}. Raises ``ConfigError`` whose ``diagnostics`` locate every problem
+        (``source_name``:line:col), ``UnsupportedError`` for an unsupported variant/version,
+        ``IoError`` for an unreadable ``local:`` source under ``files_dir``."""
+        result: Dict[str, Any] = _devx.butane_compile(
+            document, source_name, _optional_path(files_dir), strict, pretty)
+        return result
+
+    @staticmethod
+    def versions() -> List[Dict[str, str]]:
+        """[{"variant","butane_version","ignition_version"}]: what ``compile`` accepts."""
+        return list(_devx.butane_versions())
+
+    @staticmethod
+    def dev_machine_template() -> str:
+        """The built-in dev machine Butane document with its ${…} placeholders."""
+        return str(_devx.dev_machine_template())
+
+    @staticmethod
+    def dev_machine_config(hostname: str, *, ssh_authorized_keys: Optional[Sequence[str]] = None,
+                           runtime: Optional[str] = None, tunnel_id: Optional[str] = None,
+                           tunnel_credentials_json: Optional[str] = None,
+                           tunnel_hostname: Optional[str] = None,
+                           tunnel_service: Optional[str] = None,
+                           tailscale_auth_key: Optional[str] = None) -> Dict[str, Any]:
+        """The built-in configuration with these values substituted as data, compiled in strict
+        mode: {"butane", "ignition", "ignition_version"}. It contains the secrets given. Raises
+        ``InvalidArgumentError`` naming a value that fails validation."""
+        result: Dict[str, Any] = _devx.dev_machine_config(
+            hostname, None if ssh_authorized_keys is None else list(ssh_authorized_keys),
+            runtime, tunnel_id, tunnel_credentials_json, tunnel_hostname, tunnel_service,
+            tailscale_auth_key)
+        return result
+
+
+butane = _Butane()
+
+
+class VmTunnel(TypedDict, total=False):
+    """The Cloudflare Tunnel routed into the VM by ``vm.init``: its UUID, cloudflared's
+    credentials file (read, never put on a command line) and the public hostname."""
+
+    id: str
+    credentials_file: str
+    hostname: str
+
+
+def _vm_options(provider: Optional[str], name: Optional[str], project_dir: Optional[PathLike],
+                assume_yes: bool, platform: Optional[str]) -> Any:
+    return _devx.VmOptions(provider=provider or "", name=name or "",
+                           project_dir=os.fspath(project_dir) if project_dir is not None else "",
+                           assume_yes=assume_yes, platform=platform or "")
+
+
+class VmSleepWatch(Operation[Dict[str, Any]]):
+    """``devx.vm.sleep_watch``: runs until cancelled; leaving the ``with`` block cancels it and
+    waits for its end. State events carry {"state": "idle"|"busy"|"asleep"|"stopped",
+    "containers": N}."""
+
+    def __enter__(self) -> "VmSleepWatch":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+        self.wait()
+
+
+class _Vm:
+    """``devx.vm``: the dev VM, whichever provider runs it (podman machine, Lima, Colima, Docker
+    Desktop, OrbStack, or "host": containers on this machine's engine). Every call takes the
+    same selection keywords — ``provider``, ``name``, ``project_dir``, ``assume_yes``,
+    ``platform``; None/"" is resolved (``resolve`` says how) — and ``context``. Calls that change
+    something return the library's result document, which is the plan when the context is a
+    dry run; a destructive step without ``assume_yes=True`` raises ``PromptRequiredError`` whose
+    ``details`` hold {"confirm": question, "plan": {…}}."""
+
+    @staticmethod
+    def resolve(*, provider: Optional[str] = None, name: Optional[str] = None,
+                project_dir: Optional[PathLike] = None, assume_yes: bool = False,
+                platform: Optional[str] = None,
+                context: Optional[Context] = None) -> Dict[str, str]:
+        """{"provider","provider_source","name","name_source","runtime"}. Several providers
+        detected → ``PromptRequiredError`` with details {"candidates": […]}; none →
+        ``CommandNotFoundError``."""
+        ctx = context or default_context()
+        result: Dict[str, str] = _devx.vm_resolve(
+            ctx._native, _vm_options(provider, name, project_dir, assume_yes, platform))
+        return result
+
+    @staticmethod
+    def detect(platform: Optional[str] = None, *,
+               context: Optional[Context] = None) -> Dict[str, Any]:
+        """{"platform","providers":[{"name","binary","path","version","available","note"}]}."""
+        ctx = context or default_context()
+        return _json_dict(_devx.vm_detect(ctx._native, platform or ""))
+
+    @staticmethod
+    def save_default_provider(provider: str, *, context: Optional[Context] = None) -> None:
+        """Records ``provider`` as the default in DEVX_HOME/config.yaml."""
+        ctx = context or default_context()
+        _devx.vm_save_default_provider(ctx._native, provider)
+
+    @staticmethod
+    def init(*, provider: Optional[str] = None, name: Optional[str] = None,
+             project_dir: Optional[PathLike] = None, assume_yes: bool = False,
+             platform: Optional[str] = None, recreate: bool = False, cpus: int = 0,
+             memory_mb: int = 0, disk_gb: int = 0,
+             ssh_authorized_keys: Optional[Sequence[str]] = None,
+             tunnel: Optional[VmTunnel] = None, tailscale_auth_key: Optional[str] = None,
+             context: Optional[Context] = None) -> Operation[Dict[str, Any]]:
+        """Creates (idempotently), provisions and starts the VM; progress events name each step.
+        Result: the result document with "created" and "ignition". 0 sizes: the provider's
+        defaults. ``recreate`` replaces an existing VM (needs ``assume_yes``)."""
+        ctx = context or default_context()
+        native = _devx.vm_init(
+            ctx._native, _vm_options(provider, name, project_dir, assume_yes, platform),
+            recreate, cpus, memory_mb, disk_gb,
+            None if ssh_authorized_keys is None else list(ssh_authorized_keys),
+            None if tunnel is None else dict(tunnel), tailscale_auth_key)
+        return Operation(native, ctx, _result_dict)
+
+    @staticmethod
+    def start(*, provider: Optional[str] = None, name: Optional[str] = None,
+              project_dir: Optional[PathLike] = None, assume_yes: bool = False,
+              platform: Optional[str] = None,
+              context: Optional[Context] = None) -> Dict[str, Any]:
+        """Starts the VM; the result document."""
+        ctx = context or default_context()
+        return _json_dict(_devx.vm_start(
+            ctx._native, _vm_options(provider, name, project_dir, assume_yes, platform)))
+
+    @staticmethod
+    def stop(*, provider: Optional[str] = None, name: Optional[str] = None,
+             project_dir: Optional[PathLike] = None, assume_yes: bool = False,
+             platform: Optional[str] = None,
+             context: Optional[Context] = None) -> Dict[str, Any]:
+        """Stops the VM (only that VM); the result document."""
+        ctx = context or default_context()
+        return _json_dict(_devx.vm_stop(
+            ctx._native, _vm_options(provider, name, project_dir, assume_yes, platform)))
+
+    @staticmethod
+    def sleep(*, provider: Optional[str] = None, name: Optional[str] = None,
+              project_dir: Optional[PathLike] = None, assume_yes: bool = False,
+              platform: Optional[str] = None,
+              context: Optional[Context] = None) -> Dict[str, Any]:
+        """Suspends the VM where the provider can; the result document."""
+        ctx = context or default_context()
+        return _json_dict(_devx.vm_sleep(
+            ctx._native, _vm_options(provider, name, project_dir, assume_yes, platform)))
+
+    @staticmethod
+    def status(*, provider: Optional[str] = None, name: Optional[str] = None,
+               project_dir: Optional[PathLike] = None, assume_yes: bool = False,
+               platform: Optional[str] = None,
+               context: Optional[Context] = None) -> Dict[str, Any]:
+        """{"vm":{"name","provider","state","exists",…},"record","tunnel","mesh"}; read-only."""
+        ctx = context or default_context()
+        return _json_dict(_devx.vm_status(
+            ctx._native, _vm_options(provider, name, project_dir, assume_yes, platform)))
+
+    @staticmethod
+    def resize(*, cpus: int = 0, memory_mb: int = 0, disk_gb: int = 0,
+               provider: Optional[str] = None, name: Optional[str] = None,
+               project_dir: Optional[PathLike] = None, assume_yes: bool = False,
+               platform: Optional[str] = None,
+               context: Optional[Context] = None) -> Dict[str, Any]:
+        """Applies new sizes (0 = unchanged; at least one), restarting a running VM."""
+        ctx = context or default_context()
+        return _json_dict(_devx.vm_resize(
+            ctx._native, _vm_options(provider, name, project_dir, assume_yes, platform),
+            cpus, memory_mb, disk_gb))
+
+    @staticmethod
+    def teardown(*, keep_attachments: bool = False, provider: Optional[str] = None,
+                 name: Optional[str] = None, project_dir: Optional[PathLike] = None,
+                 assume_yes: bool = False, platform: Optional[str] = None,
+                 context: Optional[Context] = None) -> Dict[str, Any]:
+        """Removes the VM and, unless ``keep_attachments``, its tunnel, DNS records and mesh node.
+        Needs ``assume_yes`` (else ``PromptRequiredError``); ``NotFoundError`` for a VM that does
+        not exist."""
+        ctx = context or default_context()
+        return _json_dict(_devx.vm_teardown(
+            ctx._native, _vm_options(provider, name, project_dir, assume_yes, platform),
+            keep_attachments))
+
+    @staticmethod
+    def exec(command: Sequence[str], *, stdin: Optional[Union[str, bytes]] = None,
+             provider: Optional[str] = None, name: Optional[str] = None,
+             project_dir: Optional[PathLike] = None, assume_yes: bool = False,
+             platform: Optional[str] = None,
+             context: Optional[Context] = None) -> Dict[str, Any]:
+        """Runs ``command`` in the VM with output captured: {"exit_code","signal","timed_out",
+        "cancelled","out","err"}. A failing command is a result, not an exception."""
+        ctx = context or default_context()
+        result: Dict[str, Any] = _devx.vm_exec(
+            ctx._native, _vm_options(provider, name, project_dir, assume_yes, platform),
+            list(command), stdin)
+        return result
+
+    @staticmethod
+    def ssh_argv(command: Sequence[str] = (), *, provider: Optional[str] = None,
+                 name: Optional[str] = None, project_dir: Optional[PathLike] = None,
+                 assume_yes: bool = False, platform: Optional[str] = None,
+                 context: Optional[Context] = None) -> List[str]:
+        """The argv that opens a shell in the VM (or runs ``command`` there), for a terminal."""
+        ctx = context or default_context()
+        return list(_devx.vm_ssh_argv(
+            ctx._native, _vm_options(provider, name, project_dir, assume_yes, platform),
+            list(command)))
+
+    @staticmethod
+    def apply_ignition(ignition: Union[str, Mapping[str, Any]], *,
+                       provider: Optional[str] = None, name: Optional[str] = None,
+                       project_dir: Optional[PathLike] = None, assume_yes: bool = False,
+                       platform: Optional[str] = None,
+                       context: Optional[Context] = None) -> Dict[str, Any]:
+        """Writes an Ignition config's files, directories, links and units into the running VM
+        and starts its enabled units; the result document with their counts."""
+        ctx = context or default_context()
+        text = ignition if isinstance(ignition, str) else json.dumps(ignition)
+        return _json_dict(_devx.vm_apply_ignition(
+            ctx._native, _vm_options(provider, name, project_dir, assume_yes, platform), text))
+
+    @staticmethod
+    def sleep_watch(*, interval_s: Optional[int] = None, idle_polls: Optional[int] = None,
+                    provider: Optional[str] = None, name: Optional[str] = None,
+                    project_dir: Optional[PathLike] = None, assume_yes: bool = False,
+                    platform: Optional[str] = None,
+                    context: Optional[Context] = None) -> VmSleepWatch:
+        """Puts the VM to sleep after ``idle_polls`` polls (default 3) ``interval_s`` apart
+        (default 60) without user containers; runs until cancelled."""
+        ctx = context or default_context()
+        native = _devx.vm_sleep_watch(
+            ctx._native, _vm_options(provider, name, project_dir, assume_yes, platform),
+            interval_s, idle_polls)
+        return VmSleepWatch(native, ctx, _result_dict)
+
+
+vm = _Vm()
+
+
+def _milliseconds(seconds: Optional[float]) -> Optional[int]:
+    return None if seconds is None else int(round(seconds * 1000))
+
+
+class _Doctor:
+    """``devx.doctor``: which tools each feature area needs and has (with versions), how to
+    install what is missing on this platform, and which credentials are configured (never their
+    values). ``platform``: "linux" | "darwin" | None (this machine); ``areas``: None = all;
+    ``as_root``: whether install commands run without sudo (None: whether this process is
+    root); ``probe_timeout``: seconds a ``<tool> --version`` probe may take."""
+
+    @staticmethod
+    def report(*, platform: Optional[str] = None, env_file: Optional[PathLike] = None,
+               areas: Optional[Sequence[str]] = None, as_root: Optional[bool] = None,
+               probe_timeout: Optional[float] = None,
+               context: Optional[Context] = None) -> Dict[str, Any]:
+        """{"ok","system","areas":[{"name","ready","tools","credentials"}],"missing_required"};
+        ``ok`` is False when a required tool is missing."""
+        ctx = context or default_context()
+        return _json_dict(_devx.doctor_report(
+            ctx._native, platform, _optional_path(env_file),
+            None if areas is None else list(areas), as_root, _milliseconds(probe_timeout)))
+
+    @staticmethod
+    def install_plan(*, all: bool = False, assume_yes: bool = False,
+                     platform: Optional[str] = None, env_file: Optional[PathLike] = None,
+                     areas: Optional[Sequence[str]] = None, as_root: Optional[bool] = None,
+                     probe_timeout: Optional[float] = None,
+                     context: Optional[Context] = None) -> Dict[str, Any]:
+        """What ``install`` would run: {"package_manager","steps":[{"tools","argv","required"}],
+        "unavailable":[…]}. ``all`` adds the optional tools."""
+        ctx = context or default_context()
+        return _json_dict(_devx.doctor_install_plan(
+            ctx._native, platform, _optional_path(env_file),
+            None if areas is None else list(areas), as_root, _milliseconds(probe_timeout), all,
+            assume_yes))
+
+    @staticmethod
+    def install(*, all: bool = False, assume_yes: bool = False, platform: Optional[str] = None,
+                env_file: Optional[PathLike] = None, areas: Optional[Sequence[str]] = None,
+                as_root: Optional[bool] = None, probe_timeout: Optional[float] = None,
+                context: Optional[Context] = None) -> Operation[Dict[str, Any]]:
+        """Runs the install plan (a dry-run context: the result is the plan). Needs
+        ``assume_yes`` (else ``PromptRequiredError`` with the plan). Result: the plan with each
+        step's "status" and "error"; ``CommandFailedError`` when a step failed."""
+        ctx = context or default_context()
+        native = _devx.doctor_install(
+            ctx._native, platform, _optional_path(env_file),
+            None if areas is None else list(areas), as_root, _milliseconds(probe_timeout), all,
+            assume_yes)
+        return Operation(native, ctx, _result_dict)
+
+
+doctor = _Doctor()
+
+
+class _Nuke:
+    """``devx.nuke``: removes what devx created for one project — its containers and volumes, its
+    run state, logs and caches — and, only when asked, untracked build artefacts
+    (``artifacts``) and global caches (``global_caches``). Nothing git tracks is removed."""
+
+    @staticmethod
+    def plan(project_dir: Optional[PathLike] = None, *, artifacts: bool = False,
+             global_caches: bool = False, assume_yes: bool = False,
+             context: Optional[Context] = None) -> Dict[str, Any]:
+        """What would be removed: {"project","project_dir","items","total_bytes","protected"}.
+        Read-only."""
+        ctx = context or default_context()
+        return _json_dict(_devx.nuke_plan(ctx._native, _optional_path(project_dir), artifacts,
+                                          global_caches, assume_yes))
+
+    @staticmethod
+    def run(project_dir: Optional[PathLike] = None, *, artifacts: bool = False,
+            global_caches: bool = False, assume_yes: bool = False,
+            context: Optional[Context] = None) -> Dict[str, Any]:
+        """Removes the plan's items (a dry-run context: returns the plan). Needs ``assume_yes``
+        (else ``PromptRequiredError`` with the plan). {"removed","failed","freed_bytes"};
+        ``CommandFailedError`` (that result in ``details``) when an item could not be removed."""
+        ctx = context or default_context()
+        return _json_dict(_devx.nuke(ctx._native, _optional_path(project_dir), artifacts,
+                                     global_caches, assume_yes))
+
+
+nuke = _Nuke()
+
+
 # ---- project configuration ----------------------------------------------------------------------
 
 
@@ -826,4 +1174,5 @@ __all__ = [
     "DatabasePull", "Tunnel", "Mock", "CommandList", "PipelineStage", "Pipeline", "BridgeConfig",
     "UiTest", "Diagnostic", "SourceLocation", "Event", "Session", "ServiceStatus", "up", "plan",
     "bridge", "BridgeSession", "KubeSettings", "BridgeTargetSpec", "BridgePortMapping",
+    "butane", "vm", "VmTunnel", "VmSleepWatch", "doctor", "nuke",
 ] + sorted(_class_name(code) for code in _ERROR_CLASSES if code != "config_invalid")

@@ -530,3 +530,141 @@ class _Bridge:
     def env_prefix(service: str, namespace: str = ..., with_namespace: bool = ...) -> str: ...
 
 bridge: _Bridge
+
+# ---- Butane / Ignition, the dev VM, doctor, nuke (devx.butane, devx.vm, devx.doctor, devx.nuke) ----
+
+class _Butane:
+    @staticmethod
+    def compile(document: Union[str, bytes], *, source_name: Optional[str] = ...,
+                files_dir: Optional[PathLike] = ..., strict: Optional[bool] = ...,
+                pretty: Optional[bool] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def versions() -> List[Dict[str, str]]: ...
+    @staticmethod
+    def dev_machine_template() -> str: ...
+    @staticmethod
+    def dev_machine_config(hostname: str, *, ssh_authorized_keys: Optional[Sequence[str]] = ...,
+                           runtime: Optional[str] = ..., tunnel_id: Optional[str] = ...,
+                           tunnel_credentials_json: Optional[str] = ...,
+                           tunnel_hostname: Optional[str] = ...,
+                           tunnel_service: Optional[str] = ...,
+                           tailscale_auth_key: Optional[str] = ...) -> Dict[str, Any]: ...
+
+butane: _Butane
+
+class VmTunnel(TypedDict, total=False):
+    id: str
+    credentials_file: str
+    hostname: str
+
+class VmSleepWatch(Operation[Dict[str, Any]]):
+    def __enter__(self) -> VmSleepWatch: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+class _Vm:
+    @staticmethod
+    def resolve(*, provider: Optional[str] = ..., name: Optional[str] = ...,
+                project_dir: Optional[PathLike] = ..., assume_yes: bool = ...,
+                platform: Optional[str] = ...,
+                context: Optional[Context] = ...) -> Dict[str, str]: ...
+    @staticmethod
+    def detect(platform: Optional[str] = ..., *,
+               context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def save_default_provider(provider: str, *, context: Optional[Context] = ...) -> None: ...
+    @staticmethod
+    def init(*, provider: Optional[str] = ..., name: Optional[str] = ...,
+             project_dir: Optional[PathLike] = ..., assume_yes: bool = ...,
+             platform: Optional[str] = ..., recreate: bool = ..., cpus: int = ...,
+             memory_mb: int = ..., disk_gb: int = ...,
+             ssh_authorized_keys: Optional[Sequence[str]] = ...,
+             tunnel: Optional[VmTunnel] = ..., tailscale_auth_key: Optional[str] = ...,
+             context: Optional[Context] = ...) -> Operation[Dict[str, Any]]: ...
+    @staticmethod
+    def start(*, provider: Optional[str] = ..., name: Optional[str] = ...,
+              project_dir: Optional[PathLike] = ..., assume_yes: bool = ...,
+              platform: Optional[str] = ...,
+              context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def stop(*, provider: Optional[str] = ..., name: Optional[str] = ...,
+             project_dir: Optional[PathLike] = ..., assume_yes: bool = ...,
+             platform: Optional[str] = ...,
+             context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def sleep(*, provider: Optional[str] = ..., name: Optional[str] = ...,
+              project_dir: Optional[PathLike] = ..., assume_yes: bool = ...,
+              platform: Optional[str] = ...,
+              context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def status(*, provider: Optional[str] = ..., name: Optional[str] = ...,
+               project_dir: Optional[PathLike] = ..., assume_yes: bool = ...,
+               platform: Optional[str] = ...,
+               context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def resize(*, cpus: int = ..., memory_mb: int = ..., disk_gb: int = ...,
+               provider: Optional[str] = ..., name: Optional[str] = ...,
+               project_dir: Optional[PathLike] = ..., assume_yes: bool = ...,
+               platform: Optional[str] = ...,
+               context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def teardown(*, keep_attachments: bool = ..., provider: Optional[str] = ...,
+                 name: Optional[str] = ..., project_dir: Optional[PathLike] = ...,
+                 assume_yes: bool = ..., platform: Optional[str] = ...,
+                 context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def exec(command: Sequence[str], *, stdin: Optional[Union[str, bytes]] = ...,
+             provider: Optional[str] = ..., name: Optional[str] = ...,
+             project_dir: Optional[PathLike] = ..., assume_yes: bool = ...,
+             platform: Optional[str] = ...,
+             context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def ssh_argv(command: Sequence[str] = ..., *, provider: Optional[str] = ...,
+                 name: Optional[str] = ..., project_dir: Optional[PathLike] = ...,
+                 assume_yes: bool = ..., platform: Optional[str] = ...,
+                 context: Optional[Context] = ...) -> List[str]: ...
+    @staticmethod
+    def apply_ignition(ignition: Union[str, Mapping[str, Any]], *,
+                       provider: Optional[str] = ..., name: Optional[str] = ...,
+                       project_dir: Optional[PathLike] = ..., assume_yes: bool = ...,
+                       platform: Optional[str] = ...,
+                       context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def sleep_watch(*, interval_s: Optional[int] = ..., idle_polls: Optional[int] = ...,
+                    provider: Optional[str] = ..., name: Optional[str] = ...,
+                    project_dir: Optional[PathLike] = ..., assume_yes: bool = ...,
+                    platform: Optional[str] = ...,
+                    context: Optional[Context] = ...) -> VmSleepWatch: ...
+
+vm: _Vm
+
+class _Doctor:
+    @staticmethod
+    def report(*, platform: Optional[str] = ..., env_file: Optional[PathLike] = ...,
+               areas: Optional[Sequence[str]] = ..., as_root: Optional[bool] = ...,
+               probe_timeout: Optional[float] = ...,
+               context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def install_plan(*, all: bool = ..., assume_yes: bool = ...,
+                     platform: Optional[str] = ..., env_file: Optional[PathLike] = ...,
+                     areas: Optional[Sequence[str]] = ..., as_root: Optional[bool] = ...,
+                     probe_timeout: Optional[float] = ...,
+                     context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def install(*, all: bool = ..., assume_yes: bool = ..., platform: Optional[str] = ...,
+                env_file: Optional[PathLike] = ..., areas: Optional[Sequence[str]] = ...,
+                as_root: Optional[bool] = ..., probe_timeout: Optional[float] = ...,
+                context: Optional[Context] = ...) -> Operation[Dict[str, Any]]: ...
+
+doctor: _Doctor
+
+class _Nuke:
+    @staticmethod
+    def plan(project_dir: Optional[PathLike] = ..., *, artifacts: bool = ...,
+             global_caches: bool = ..., assume_yes: bool = ...,
+             context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def run(project_dir: Optional[PathLike] = ..., *, artifacts: bool = ...,
+            global_caches: bool = ..., assume_yes: bool = ...,
+            context: Optional[Context] = ...) -> Dict[str, Any]: ...
+
+nuke: _Nuke
