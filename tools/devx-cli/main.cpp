@@ -148,6 +148,10 @@ int run(int argc, char** argv, CancelRegistry& registry) {
   add_action_command(app, cli);
   add_supervise_command(app, cli);
   add_bridge_commands(app, cli);
+  add_vm_commands(app, cli);
+  add_butane_command(app, cli);
+  add_doctor_commands(app, cli);
+  add_nuke_command(app, cli);
 
   try {
     app.parse(argc, argv);

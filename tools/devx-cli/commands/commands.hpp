@@ -58,5 +58,11 @@ void add_action_command(CLI::App& app, Cli& cli);
 void add_supervise_command(CLI::App& app, Cli& cli);
 // devx bridge … (docs/bridge.md).
 void add_bridge_commands(CLI::App& app, Cli& cli);
+// devx vm … (docs/vm.md), devx butane (docs/ignition.md), devx doctor [install] (docs/doctor.md),
+// devx nuke (docs/nuke.md).
+void add_vm_commands(CLI::App& app, Cli& cli);
+void add_butane_command(CLI::App& app, Cli& cli);
+void add_doctor_commands(CLI::App& app, Cli& cli);
+void add_nuke_command(CLI::App& app, Cli& cli);
 
 }  // namespace devx::cli
