@@ -422,3 +422,291 @@ export const bridge: {
   /** 'payments-api' -> 'BRIDGE_PAYMENTS_API'; with 'team.a' -> 'BRIDGE_PAYMENTS_API_TEAM_A'. */
   envPrefix(service: string, namespace?: string, withNamespace?: boolean): string;
 };
+
+// ---- Butane / Ignition, the dev VM, doctor, nuke (docs/schemas/{butane,vm,doctor,nuke}-*) ----
+
+/** { severity, file, line, column, message, hint } as in ConfigError.diagnostics. */
+export type ButaneDiagnostic = Diagnostic;
+
+export interface ButaneOptions {
+  /** Name shown in diagnostics; default '<stdin>'. */
+  sourceName?: string;
+  /** Root of `local:` sources (like butane --files-dir); absent: a local source is an error. */
+  filesDir?: string;
+  /** Warnings are errors (butane --strict). */
+  strict?: boolean;
+  /** Indented output (default true). */
+  pretty?: boolean;
+}
+
+export interface ButaneResult {
+  v: number;
+  /** The Ignition JSON document, as text. */
+  ignition: string;
+  ignition_version: string;
+  warnings: ButaneDiagnostic[];
+}
+
+export interface ButaneVersion {
+  variant: string;
+  butane_version: string;
+  ignition_version: string;
+}
+
+export interface DevMachineValues {
+  hostname: string;
+  sshAuthorizedKeys?: string[];
+  runtime?: 'podman' | 'docker';
+  tunnelId?: string;
+  /** Secret: cloudflared's credentials file contents. */
+  tunnelCredentialsJson?: string;
+  tunnelHostname?: string;
+  tunnelService?: string;
+  /** Secret. */
+  tailscaleAuthKey?: string;
+}
+
+export interface DevMachineConfig {
+  v: number;
+  /** The document after substitution; holds the secrets given. */
+  butane: string;
+  ignition: string;
+  ignition_version: string;
+}
+
+export const butane: {
+  /** ConfigError (diagnostics with line:column), UnsupportedError, IoError. */
+  compile(document: string, options?: ButaneOptions): ButaneResult;
+  versions(): ButaneVersion[];
+  devMachineTemplate(): string;
+  /** InvalidArgumentError names a value that fails validation. */
+  devMachineConfig(values: DevMachineValues): DevMachineConfig;
+};
+
+export type VmProvider = 'podman' | 'lima' | 'colima' | 'docker' | 'orbstack' | 'host';
+
+/** Which VM a call acts on; absent fields are resolved. */
+export interface VmOptions {
+  provider?: VmProvider | '';
+  name?: string;
+  projectDir?: string;
+  /** Confirmations are granted (-y). */
+  assumeYes?: boolean;
+  platform?: 'linux' | 'darwin' | '';
+  /** Default: defaultContext() (or pass the context as the first argument). */
+  context?: Context;
+}
+
+export interface VmTunnel {
+  id: string;
+  credentialsFile: string;
+  hostname: string;
+}
+
+export interface VmInitOptions extends VmOptions {
+  recreate?: boolean;
+  cpus?: number;
+  memoryMb?: number;
+  diskGb?: number;
+  sshAuthorizedKeys?: string[];
+  tunnel?: VmTunnel;
+  /** Secret. */
+  tailscaleAuthKey?: string;
+}
+
+export interface VmResizeOptions extends VmOptions {
+  cpus?: number;
+  memoryMb?: number;
+  diskGb?: number;
+}
+
+export interface VmTeardownOptions extends VmOptions {
+  keepAttachments?: boolean;
+}
+
+export interface VmSleepWatchOptions extends VmOptions {
+  intervalS?: number;
+  idlePolls?: number;
+}
+
+export interface VmExecOptions extends VmOptions {
+  stdin?: string;
+}
+
+export interface VmTarget {
+  v: number;
+  provider: VmProvider;
+  provider_source: 'option' | 'user-config' | 'project' | 'detected';
+  name: string;
+  name_source: 'option' | 'env' | 'recorded' | 'default';
+  runtime: 'podman' | 'docker' | 'nerdctl';
+}
+
+export interface VmDetection {
+  v: number;
+  platform: string;
+  providers: Array<{ name: string; binary: string; path: string; version: string;
+    available: boolean; note: string }>;
+}
+
+export interface VmAction {
+  kind: 'command' | 'file' | 'http' | 'state';
+  description: string;
+  argv?: string[];
+  path?: string;
+  method?: string;
+  url?: string;
+}
+
+/** The result (or, with a dry-run context, the plan) of a call that changes something. */
+export interface VmResult {
+  v: number;
+  operation: string;
+  vm: { name: string; provider: string };
+  dry_run: boolean;
+  actions: VmAction[];
+  [key: string]: unknown;
+}
+
+export interface VmStatus {
+  v: number;
+  vm: { name: string; provider: string; state: 'running' | 'stopped' | 'not-created' | 'unknown';
+    exists: boolean; cpus?: number; memory_mb?: number; disk_gb?: number };
+  record: Record<string, unknown> | null;
+  tunnel: Record<string, unknown> | null;
+  mesh: Record<string, unknown> | null;
+}
+
+export interface VmExecResult {
+  v: number;
+  exit_code: number;
+  signal: number;
+  timed_out: boolean;
+  cancelled: boolean;
+  out: string;
+  err: string;
+}
+
+/** A sleep watch: runs until cancelled. */
+export class VmSleepWatch extends Operation<Record<string, unknown>> {
+  close(): Promise<void>;
+}
+
+type VmCall<O, R> = {
+  (options?: O): R;
+  (context: Context, options?: O): R;
+};
+
+export const vm: {
+  resolve: VmCall<VmOptions, VmTarget>;
+  detect: VmCall<{ platform?: string; context?: Context }, VmDetection>;
+  saveDefaultProvider(provider: VmProvider, options?: { context?: Context }): void;
+  init: VmCall<VmInitOptions, Operation<VmResult>>;
+  start: VmCall<VmOptions, VmResult>;
+  stop: VmCall<VmOptions, VmResult>;
+  sleep: VmCall<VmOptions, VmResult>;
+  status: VmCall<VmOptions, VmStatus>;
+  resize: VmCall<VmResizeOptions, VmResult>;
+  /** Needs assumeYes, else PromptRequiredError (details { confirm, plan }). */
+  teardown: VmCall<VmTeardownOptions, VmResult>;
+  exec(argv: string[], options?: VmExecOptions): VmExecResult;
+  exec(argv: string[], context: Context, options?: VmExecOptions): VmExecResult;
+  sshArgv(command?: string[], options?: VmOptions): string[];
+  sshArgv(command: string[], context: Context, options?: VmOptions): string[];
+  applyIgnition(ignition: string | Record<string, unknown>, options?: VmOptions): VmResult;
+  applyIgnition(ignition: string | Record<string, unknown>, context: Context,
+                options?: VmOptions): VmResult;
+  sleepWatch: VmCall<VmSleepWatchOptions, VmSleepWatch>;
+};
+
+export interface DoctorOptions {
+  platform?: 'linux' | 'darwin' | '';
+  envFile?: string;
+  /** Absent: all areas. */
+  areas?: string[];
+  /** Install commands without sudo; absent: whether this process runs as root. */
+  asRoot?: boolean;
+  probeTimeoutMs?: number;
+  context?: Context;
+}
+
+export interface DoctorInstallOptions extends DoctorOptions {
+  /** Optional tools too. */
+  all?: boolean;
+  assumeYes?: boolean;
+}
+
+export interface DoctorTool {
+  name: string;
+  binary: string;
+  required: boolean;
+  installed: boolean;
+  version: string;
+  path: string;
+  install: { manager: string; argv: string[]; note: string } | null;
+  [key: string]: unknown;
+}
+
+export interface DoctorReport {
+  v: number;
+  ok: boolean;
+  system: { os: string; arch: string; package_manager: string; package_manager_version: string;
+    root: boolean };
+  areas: Array<{ name: string; ready: boolean; tools: DoctorTool[];
+    credentials: Array<{ name: string; configured: boolean; detail: string; how_to_fix: string }>;
+    [key: string]: unknown }>;
+  missing_required: string[];
+}
+
+export interface DoctorInstallPlan {
+  v: number;
+  package_manager: string;
+  steps: Array<{ tools: string[]; argv: string[]; required: boolean; status?: 'ok' | 'failed';
+    error?: string }>;
+  unavailable: Array<{ tool: string; reason: string; how_to_install: string }>;
+}
+
+export const doctor: {
+  report: VmCall<DoctorOptions, DoctorReport>;
+  installPlan: VmCall<DoctorInstallOptions, DoctorInstallPlan>;
+  install: VmCall<DoctorInstallOptions, Operation<DoctorInstallPlan>>;
+};
+
+export interface NukeOptions {
+  projectDir?: string;
+  artifacts?: boolean;
+  globalCaches?: boolean;
+  assumeYes?: boolean;
+  context?: Context;
+}
+
+export interface NukeItem {
+  kind: 'container' | 'volume' | 'directory' | 'file';
+  name?: string;
+  path?: string;
+  size_bytes: number;
+  scope: 'project' | 'artifact' | 'global';
+  reason: string;
+}
+
+export interface NukePlan {
+  v: number;
+  project: string;
+  project_dir: string;
+  items: NukeItem[];
+  total_bytes: number;
+  protected: Array<{ path: string; reason: string }>;
+}
+
+export interface NukeResult {
+  v: number;
+  removed: NukeItem[];
+  failed: Array<NukeItem & { error: string }>;
+  freed_bytes: number;
+}
+
+export const nuke: {
+  plan: VmCall<NukeOptions, NukePlan>;
+  /** Needs assumeYes; with a dry-run context, returns the plan. */
+  run: VmCall<NukeOptions, NukeResult | NukePlan>;
+};

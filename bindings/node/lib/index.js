@@ -710,6 +710,212 @@ const bridge = Object.freeze({
   },
 });
 
+// ---- Butane / Ignition, the dev VM, doctor, nuke -----------------------------------------------
+
+// Options use camelCase keys; as for the bridge, they are renamed to the keys of the C ABI's
+// documents (docs/schemas/{vm,butane,doctor,nuke}-*.schema.json) and every value, and every key
+// not known here, passes through unchanged, so the library's strict decoding names any mistake.
+const MACHINE_KEYS = {
+  projectDir: 'project_dir',
+  assumeYes: 'assume_yes',
+  memoryMb: 'memory_mb',
+  diskGb: 'disk_gb',
+  sshAuthorizedKeys: 'ssh_authorized_keys',
+  credentialsFile: 'credentials_file',
+  tailscaleAuthKey: 'tailscale_auth_key',
+  keepAttachments: 'keep_attachments',
+  intervalS: 'interval_s',
+  idlePolls: 'idle_polls',
+  envFile: 'env_file',
+  asRoot: 'as_root',
+  probeTimeoutMs: 'probe_timeout_ms',
+  globalCaches: 'global_caches',
+  sourceName: 'source_name',
+  filesDir: 'files_dir',
+  tunnelId: 'tunnel_id',
+  tunnelCredentialsJson: 'tunnel_credentials_json',
+  tunnelHostname: 'tunnel_hostname',
+  tunnelService: 'tunnel_service',
+};
+
+function machineDocument(value) {
+  if (Array.isArray(value)) return value.map(machineDocument);
+  if (value === null || typeof value !== 'object') return value;
+  const out = {};
+  for (const [key, entry] of Object.entries(value)) {
+    if (entry !== undefined) out[MACHINE_KEYS[key] || key] = machineDocument(entry);
+  }
+  return out;
+}
+
+// `context` (the devx Context) is not part of the document.
+function machineOptionsJson({ context, ...options } = {}) {
+  return JSON.stringify({ v: 1, ...machineDocument(options) });
+}
+
+// (context, options) or (options with a `context` key): both calling styles name the context.
+function contextAndOptions(first, second) {
+  if (first instanceof Context) return { context: first, options: second || {} };
+  const options = first || {};
+  return { context: contextOf(options), options };
+}
+
+function argvJson(command, what) {
+  if (!Array.isArray(command)) throw invalidArgument(`${what} must be an array of strings`);
+  return JSON.stringify(command);
+}
+
+// A call that takes one options document and returns one (parsed) document.
+function machineCall(fn, first, second) {
+  const { context, options } = contextAndOptions(first, second);
+  return JSON.parse(call(fn, context.handle, machineOptionsJson(options)));
+}
+
+function machineOperation(kind, fn, first, second, Cls = Operation) {
+  const { context, options } = contextAndOptions(first, second);
+  const handle = call(fn, context.handle, machineOptionsJson(options));
+  return new Cls(context, handle, kind, (json) => JSON.parse(json));
+}
+
+// Butane -> Ignition (fcos variant; a drop-in for `butane --pretty --strict`) and the dev
+// machine's built-in configuration. Errors: ConfigError (diagnostics with line and column),
+// UnsupportedError, IoError.
+const butane = Object.freeze({
+  // { v, ignition: <the Ignition JSON text>, ignition_version, warnings: [diagnostics] };
+  // options { sourceName, filesDir, strict, pretty }.
+  compile(document, options = {}) {
+    if (typeof document !== 'string') throw invalidArgument('document must be a string');
+    return JSON.parse(call(native.butane_compile, document, machineOptionsJson(options)));
+  },
+  // [{ variant, butane_version, ignition_version }]
+  versions() {
+    return JSON.parse(call(native.butane_versions)).versions;
+  },
+  devMachineTemplate() {
+    return call(native.dev_machine_template);
+  },
+  // { v, butane, ignition, ignition_version }, which holds the secrets given; values
+  // { hostname, sshAuthorizedKeys, runtime, tunnelId, tunnelCredentialsJson, tunnelHostname,
+  // tunnelService, tailscaleAuthKey }.
+  devMachineConfig(values = {}) {
+    return JSON.parse(call(native.dev_machine_config, machineOptionsJson(values)));
+  },
+});
+
+// A sleep watch: runs until cancelled.
+class VmSleepWatch extends Operation {
+  // Cancels the watch and resolves once it ended.
+  async close() {
+    this.cancel();
+    await this.result.catch(() => {});
+  }
+}
+if (typeof Symbol.asyncDispose === 'symbol') {
+  VmSleepWatch.prototype[Symbol.asyncDispose] = VmSleepWatch.prototype.close;
+}
+
+// The dev VM. Every call takes (context, options) or (options with `context`); the options
+// select the VM — { provider, name, projectDir, assumeYes, platform }, absent = resolved — plus
+// the call's own keys. Calls that change something return the result document (the plan with a
+// dry-run context); a destructive step without assumeYes throws PromptRequiredError whose details
+// hold { confirm, plan }.
+const vm = Object.freeze({
+  // { v, provider, provider_source, name, name_source, runtime }
+  resolve(first, second) {
+    return machineCall(native.vm_resolve, first, second);
+  },
+  // { v, platform, providers: [{ name, binary, path, version, available, note }] }
+  detect(first, second) {
+    const { context, options } = contextAndOptions(first, second);
+    return JSON.parse(call(native.vm_detect, context.handle, String(options.platform || '')));
+  },
+  saveDefaultProvider(provider, options = {}) {
+    call(native.vm_save_default_provider, contextOf(options).handle, String(provider));
+  },
+  // Operation; options + { recreate, cpus, memoryMb, diskGb, sshAuthorizedKeys,
+  // tunnel: { id, credentialsFile, hostname }, tailscaleAuthKey }.
+  init(first, second) {
+    return machineOperation('vm.init', native.vm_init_start, first, second);
+  },
+  start(first, second) {
+    return machineCall(native.vm_start, first, second);
+  },
+  stop(first, second) {
+    return machineCall(native.vm_stop, first, second);
+  },
+  sleep(first, second) {
+    return machineCall(native.vm_sleep, first, second);
+  },
+  // { v, vm: { name, provider, state, exists, … }, record, tunnel, mesh }; read-only.
+  status(first, second) {
+    return machineCall(native.vm_status, first, second);
+  },
+  // options + { cpus, memoryMb, diskGb } (0 = unchanged).
+  resize(first, second) {
+    return machineCall(native.vm_resize, first, second);
+  },
+  // options + { keepAttachments }; needs assumeYes.
+  teardown(first, second) {
+    return machineCall(native.vm_teardown, first, second);
+  },
+  // Runs argv in the VM: { v, exit_code, signal, timed_out, cancelled, out, err }; options +
+  // { stdin } (a string).
+  exec(argv, first, second) {
+    const { context, options } = contextAndOptions(first, second);
+    const { stdin, ...rest } = options;
+    const hasStdin = stdin !== undefined && stdin !== null;
+    return JSON.parse(call(native.vm_exec, context.handle, machineOptionsJson(rest),
+      argvJson(argv, 'argv'), hasStdin ? 1 : 0, hasStdin ? String(stdin) : ''));
+  },
+  // The argv that opens a shell in the VM (or runs `command` there), for a terminal.
+  sshArgv(command = [], first, second) {
+    const { context, options } = contextAndOptions(first, second);
+    return JSON.parse(call(native.vm_ssh_argv, context.handle, machineOptionsJson(options),
+      argvJson(command, 'command'))).argv;
+  },
+  // Writes an Ignition config (a JSON string or object) into the running VM.
+  applyIgnition(ignition, first, second) {
+    const { context, options } = contextAndOptions(first, second);
+    const text = typeof ignition === 'string' ? ignition : JSON.stringify(ignition);
+    return JSON.parse(call(native.vm_apply_ignition, context.handle,
+      machineOptionsJson(options), text));
+  },
+  // VmSleepWatch (runs until cancelled); options + { intervalS, idlePolls }.
+  sleepWatch(first, second) {
+    return machineOperation('vm.sleep-watch', native.vm_sleep_watch_start, first, second,
+      VmSleepWatch);
+  },
+});
+
+// Tools per feature area, install plans, credentials. Options { platform, envFile, areas, asRoot,
+// probeTimeoutMs } (+ { all, assumeYes } to install).
+const doctor = Object.freeze({
+  // { v, ok, system, areas: [...], missing_required }; ok is false when a required tool is missing.
+  report(first, second) {
+    return machineCall(native.doctor_report, first, second);
+  },
+  // { v, package_manager, steps: [{ tools, argv, required }], unavailable }
+  installPlan(first, second) {
+    return machineCall(native.doctor_install_plan, first, second);
+  },
+  // Operation running the plan; needs assumeYes.
+  install(first, second) {
+    return machineOperation('doctor.install', native.doctor_install_start, first, second);
+  },
+});
+
+// What devx created for one project. Options { projectDir, artifacts, globalCaches, assumeYes }.
+const nuke = Object.freeze({
+  // { v, project, project_dir, items, total_bytes, protected }; read-only.
+  plan(first, second) {
+    return machineCall(native.nuke_plan, first, second);
+  },
+  // Removes the plan's items (needs assumeYes): { v, removed, failed, freed_bytes }.
+  run(first, second) {
+    return machineCall(native.nuke, first, second);
+  },
+});
+
 function version() {
   return native.version();
 }
@@ -736,6 +942,11 @@ module.exports = {
   plan,
   bridge,
   BridgeSession,
+  butane,
+  vm,
+  VmSleepWatch,
+  doctor,
+  nuke,
   errorClass,
   errorCodes: Object.freeze(Object.fromEntries(
     Object.entries(errorClasses).map(([code, cls]) => [code, cls]))),

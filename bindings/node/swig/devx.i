@@ -294,6 +294,164 @@ devx_owned_str *devxjs_bridge_env_prefix(const char *service, const char *namesp
   return out;
 }
 
+/* ---- dev VM, Butane/Ignition, doctor, nuke (ABI version 4) ---- */
+
+devx_owned_str *devxjs_butane_compile(const char *document, const char *options_json,
+                                      devx_error_t **err) {
+  char *out = NULL;
+  devx_butane_compile(&out, document, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_butane_versions(devx_error_t **err) {
+  char *out = NULL;
+  devx_butane_versions(&out, err);
+  return out;
+}
+
+devx_owned_str *devxjs_dev_machine_template(devx_error_t **err) {
+  char *out = NULL;
+  devx_dev_machine_template(&out, err);
+  return out;
+}
+
+devx_owned_str *devxjs_dev_machine_config(const char *values_json, devx_error_t **err) {
+  char *out = NULL;
+  devx_dev_machine_config(&out, values_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_vm_resolve(devx_context_t *ctx, const char *options_json,
+                                  devx_error_t **err) {
+  char *out = NULL;
+  devx_vm_resolve(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_vm_detect(devx_context_t *ctx, const char *platform, devx_error_t **err) {
+  char *out = NULL;
+  devx_vm_detect(&out, ctx, platform, err);
+  return out;
+}
+
+/* The status (0 when the provider was recorded). */
+int devxjs_vm_save_default_provider(devx_context_t *ctx, const char *provider,
+                                    devx_error_t **err) {
+  return (int)devx_vm_save_default_provider(ctx, provider, err);
+}
+
+devx_op_t *devxjs_vm_init_start(devx_context_t *ctx, const char *options_json,
+                                devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_vm_init_start(&op, ctx, options_json, err);
+  return op;
+}
+
+devx_owned_str *devxjs_vm_start(devx_context_t *ctx, const char *options_json,
+                                devx_error_t **err) {
+  char *out = NULL;
+  devx_vm_start(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_vm_stop(devx_context_t *ctx, const char *options_json, devx_error_t **err) {
+  char *out = NULL;
+  devx_vm_stop(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_vm_sleep(devx_context_t *ctx, const char *options_json,
+                                devx_error_t **err) {
+  char *out = NULL;
+  devx_vm_sleep(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_vm_status(devx_context_t *ctx, const char *options_json,
+                                 devx_error_t **err) {
+  char *out = NULL;
+  devx_vm_status(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_vm_resize(devx_context_t *ctx, const char *options_json,
+                                 devx_error_t **err) {
+  char *out = NULL;
+  devx_vm_resize(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_vm_teardown(devx_context_t *ctx, const char *options_json,
+                                   devx_error_t **err) {
+  char *out = NULL;
+  devx_vm_teardown(&out, ctx, options_json, err);
+  return out;
+}
+
+/* has_stdin 0: no input (stdin_data is ignored), so JS never has to pass a NULL string. */
+devx_owned_str *devxjs_vm_exec(devx_context_t *ctx, const char *options_json,
+                               const char *argv_json, int has_stdin, const char *stdin_data,
+                               devx_error_t **err) {
+  char *out = NULL;
+  devx_vm_exec(&out, ctx, options_json, argv_json, has_stdin ? stdin_data : NULL, err);
+  return out;
+}
+
+devx_owned_str *devxjs_vm_ssh_argv(devx_context_t *ctx, const char *options_json,
+                                   const char *argv_json, devx_error_t **err) {
+  char *out = NULL;
+  devx_vm_ssh_argv(&out, ctx, options_json, argv_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_vm_apply_ignition(devx_context_t *ctx, const char *options_json,
+                                         const char *ignition_json, devx_error_t **err) {
+  char *out = NULL;
+  devx_vm_apply_ignition(&out, ctx, options_json, ignition_json, err);
+  return out;
+}
+
+devx_op_t *devxjs_vm_sleep_watch_start(devx_context_t *ctx, const char *options_json,
+                                       devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_vm_sleep_watch_start(&op, ctx, options_json, err);
+  return op;
+}
+
+devx_owned_str *devxjs_doctor_report(devx_context_t *ctx, const char *options_json,
+                                     devx_error_t **err) {
+  char *out = NULL;
+  devx_doctor_report(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_doctor_install_plan(devx_context_t *ctx, const char *options_json,
+                                           devx_error_t **err) {
+  char *out = NULL;
+  devx_doctor_install_plan(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_op_t *devxjs_doctor_install_start(devx_context_t *ctx, const char *options_json,
+                                       devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_doctor_install_start(&op, ctx, options_json, err);
+  return op;
+}
+
+devx_owned_str *devxjs_nuke_plan(devx_context_t *ctx, const char *options_json,
+                                 devx_error_t **err) {
+  char *out = NULL;
+  devx_nuke_plan(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_nuke(devx_context_t *ctx, const char *options_json, devx_error_t **err) {
+  char *out = NULL;
+  devx_nuke(&out, ctx, options_json, err);
+  return out;
+}
+
 /* The result JSON; call after the operation ended (it would block until then). */
 devx_owned_str *devxjs_op_result(devx_op_t *op, devx_error_t **err) {
   char *out = NULL;
