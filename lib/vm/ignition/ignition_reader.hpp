@@ -17,9 +17,12 @@ struct FileEntry {
   int mode = 0644;       // Ignition's default for files
   std::optional<int> uid, gid;
   std::string user, group;  // names, when the config names the owner instead of an id
-  bool overwrite = true;    // false: leave an existing file alone (Ignition 3.x defaults to false
-                            // only when contents are absent; the reader resolves that)
-  bool append = false;      // contents are appended to the file instead of replacing it
+  // The config's `overwrite`; read_ignition sets it explicitly (absent = false, Ignition's default:
+  // at first boot an existing node at the path is then an error).
+  bool overwrite = true;
+  // Only `append` entries and no `contents`: `contents` is added to the end of the file. With
+  // both, `contents` already holds the source followed by the appended data and append is false.
+  bool append = false;
 };
 
 struct DirectoryEntry {
