@@ -43,8 +43,12 @@ needs_fake_podman = pytest.mark.skipif(
 def check_schema(name: str, document: Any) -> None:
     """Validates ``document`` against docs/schemas/<name> (skipped without jsonschema)."""
     jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads((SCHEMAS / name).read_text())
-    jsonschema.Draft202012Validator(schema).validate(document)
+    schemas = {p.name: json.loads(p.read_text()) for p in SCHEMAS.glob("*.json")}
+    schema = schemas[name]
+    # The schemas refer to each other by $id (diagnostics.schema.json#/$defs/diagnostic, …).
+    resolver = jsonschema.RefResolver(base_uri=schema["$id"], referrer=schema,
+                                      store={s["$id"]: s for s in schemas.values()})
+    jsonschema.Draft202012Validator(schema, resolver=resolver).validate(document)
 
 
 def ignition_validate(tmp_path: Path, ignition: str) -> None:
