@@ -9,6 +9,7 @@ import json
 import os
 import sys
 
+from . import sandbox
 from .common import REPO_DIR, Exit, State, find_real_binary, go_json_compact, render_template, should_fail
 
 CLIENT_VERSION = "24.0.7"
@@ -173,6 +174,36 @@ def cmd_context(args):
                   "See 'docker --help'")
 
 
+RUN_VALUE_FLAGS = {"--name", "-e", "--env", "-v", "--volume", "-w", "--workdir", "-u", "--user",
+                   "--entrypoint", "--network", "--platform", "-p", "--publish", "--label", "-l"}
+
+
+def enter_engine_vm(section, run_args):
+    """`docker run … --pid=host IMAGE nsenter -t 1 … CMD`: the way into Docker Desktop's (or
+    OrbStack's) VM. Passing it to the host's podman would enter the test machine's own PID 1, so
+    the command runs in the engine VM's sandbox instead; other host-PID containers are refused."""
+    i = 0
+    while i < len(run_args) and run_args[i].startswith("-"):
+        flag = run_args[i]
+        i += 2 if flag in RUN_VALUE_FLAGS else 1
+    image, rest = (run_args[i], run_args[i + 1:]) if i < len(run_args) else ("", [])
+    if rest[:3] != ["nsenter", "-t", "1"]:
+        raise Exit(125, "fake docker: refusing a --pid=host container that does not nsenter "
+                        "into PID 1 (it would run against the test machine)")
+    j = 3
+    while j < len(rest) and rest[j] in ("-m", "-u", "-n", "-i", "-p", "-U", "-C", "--"):
+        j += 1
+    vm_name = section["backend"]
+    with State() as st:
+        engine = docker_section(st)
+        if not engine.get("vm_sandbox"):
+            sandbox.create(vm_name, hostname=vm_name)
+            sandbox.start(vm_name)
+            engine["vm_sandbox"] = True
+    sandbox.exec_command(vm_name, rest[j:] or ["sh"], DOWN)
+    return 0
+
+
 def main(args):
     if args in (["--version"], ["-v"]):
         print(f"Docker version {CLIENT_VERSION}, build {BUILD}")
@@ -187,8 +218,11 @@ def main(args):
         return cmd_version(args[1:])
     if command == "context":
         return cmd_context(args[1:])
-    if not snapshot()["up"]:
+    section = snapshot()
+    if not section["up"]:
         raise Exit(1, DOWN)
+    if command == "run" and "--pid=host" in args:
+        return enter_engine_vm(section, args[1:])
     real = find_real_binary("podman")
     if real is None:
         raise Exit(1, DOWN)

@@ -16,6 +16,10 @@ from .common import Exit, State, now_rfc3339, parse_flags, platform, read_state,
 VERSION = "0.20.1"
 NAME_RE = re.compile(r"^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$")
 GIB = 1024 ** 3
+# The templates limactl 0.20 ships (template://NAME).
+TEMPLATES = {"default", "alpine", "archlinux", "debian", "fedora", "ubuntu", "ubuntu-lts",
+             "docker", "docker-rootful", "podman", "podman-rootful", "k8s", "k3s", "nomad",
+             "almalinux", "centos-stream", "rocky", "opensuse", "buildkit", "apptainer"}
 
 
 def usage_error(flag, missing_value=False):
@@ -122,9 +126,15 @@ def create_instance(st, name, options, template):
         raise logfmt.fatal(f'instance "{name}" already exists ("{lima_home()}/{name}")')
     if not NAME_RE.match(name):
         raise logfmt.fatal(f'instance name "{name}" must match {NAME_RE.pattern}')
-    if template not in ("template://default", "default") and not os.path.exists(template):
+    if template.startswith("template://"):
+        if template[len("template://"):] not in TEMPLATES:
+            raise logfmt.fatal(f'template "{template[len("template://"):]}" not found')
+    elif not os.path.exists(template):
         raise logfmt.fatal(f'failed to resolve template "{template}": no such file or directory')
     config = default_config()
+    config["template"] = template
+    if "rootful" in template:
+        config["containerd"] = {"system": False, "user": False}
     apply_config_flags(config, options)
     validate(config, name)
     if should_fail(st.data, "lima", "create"):
@@ -304,10 +314,7 @@ def cmd_shell(args):
                         "Connection refused")
     unreachable = f"ssh: connect to host 127.0.0.1 port {record['ssh_port']}: Connection refused"
     # limactl quotes every word for the remote shell, so the argv arrives intact.
-    if options.get("workdir"):
-        sandbox.exec_command(name, ["sh", "-c", 'cd "$1" || exit 1; shift; exec "$@"', "sh",
-                                    options["workdir"], *(command or ["sh", "-l"])], unreachable)
-    sandbox.exec_command(name, command, unreachable)
+    sandbox.exec_command(name, command, unreachable, workdir=options.get("workdir"))
     return 0
 
 

@@ -488,6 +488,9 @@ def cmd_ssh(args):
     if record.get("ignition"):
         check_ssh_key(record, name, user)
     unreachable = f"ssh: connect to host localhost port {record['port']}: Connection refused"
+    # ssh parses options after the destination too; a leading `--` only ends them.
+    if command[:1] == ["--"]:
+        command = command[1:]
     if not command:
         sandbox.exec_command(name, [], unreachable)
     # ssh joins the words with spaces and the remote login shell parses the result.

@@ -31,6 +31,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ $# -eq 0 ] && { echo "usage: sudo [-AbEHnPS] command" >&2; exit 1; }
+# busybox sh runs its own applets before PATH; the shims must win (sysctl is also an applet).
+if [ -x "/usr/local/bin/$1" ]; then cmd="/usr/local/bin/$1"; shift; exec "$cmd" "$@"; fi
 exec "$@"
 """,
     "systemctl": r"""#!/bin/sh
@@ -170,21 +172,29 @@ def remove(vm_name):
         _run(["rm", "-f", "-t", "0", container_name(vm_name)], check=False)
 
 
-def exec_command(vm_name, argv, unreachable_message):
+def exec_command(vm_name, argv, unreachable_message, workdir=None):
     """Replaces this process with `podman exec -i fakevm-<name> argv…` (stdio and exit code pass
     through). No argv = an interactive login shell."""
     if not enabled():
         raise Exit(255, unreachable_message)
     podman = _podman()
     flags = ["-i"] + (["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else [])
+    if workdir:
+        flags += ["-w", workdir]
     command = argv or ["sh", "-l"]
     sys.stdout.flush()
     os.execve(podman, [podman, "exec", *flags, "-e", "PATH=/usr/local/sbin:/usr/local/bin:"
                        "/usr/sbin:/usr/bin:/sbin:/bin", container_name(vm_name), *command], _env())
 
 
+# busybox sh prefers its applets to PATH, so a script calling `sysctl` would get busybox's;
+# functions win over applets.
+SHIM_FUNCTIONS = "".join(f'{tool}() {{ /usr/local/bin/{tool} "$@"; }}; ' for tool in SHIMS)
+
+
 def shell_command(vm_name, script, unreachable_message):
-    exec_command(vm_name, ["sh", "-c", script], unreachable_message)
+    """Runs a command line the way sshd does: parsed by the remote user's shell."""
+    exec_command(vm_name, ["sh", "-c", SHIM_FUNCTIONS + script], unreachable_message)
 
 
 def _data_url(source):
