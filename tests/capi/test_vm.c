@@ -501,7 +501,7 @@ static int make_project(char* dir, size_t size) {
   return write_file(file,
                     "name: nuketest\n"
                     "services:\n"
-                    "  api:\n"
+                    "  - name: api\n"
                     "    command: sleep 1\n");
 }
 

@@ -254,7 +254,7 @@ function makeProject() {
   const dir = path.join(tmpDir('devx-node-nuke-'), 'project');
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'devx.yaml'),
-    'name: nuketest\nservices:\n  api:\n    command: sleep 1\n');
+    'name: nuketest\nservices:\n  - name: api\n    command: sleep 1\n');
   return dir;
 }
 

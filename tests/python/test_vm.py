@@ -240,7 +240,7 @@ def project(tmp_path: Path) -> Path:
     directory = tmp_path / "project"
     directory.mkdir()
     (directory / "devx.yaml").write_text(
-        "name: nuketest\nservices:\n  api:\n    command: sleep 1\n")
+        "name: nuketest\nservices:\n  - name: api\n    command: sleep 1\n")
     return directory
 
 
