@@ -408,8 +408,17 @@ static int test_vm_stop_dry_run(void) {
   CHECK_CONTAINS(json, "\"name\":\"devx-test-vm\"");
   CHECK_CONTAINS(json, "\"actions\":[");
   devx_string_free(json);
-  /* The plan was only planned: the fake was never asked to stop anything. */
+  /* The machine is stopped: the start plan has the command that would start it. */
+  CHECK_OK(devx_vm_start(&json, ctx, "{\"v\":1,\"provider\":\"podman\",\"name\":\"devx-test-vm\"}",
+                         &err),
+           &err);
+  CHECK_CONTAINS(json, "\"operation\":\"vm.start\"");
+  CHECK_CONTAINS(json, "\"argv\":[\"podman\",\"machine\",\"start\",\"devx-test-vm\"]");
+  devx_string_free(json);
+  /* Only planned: the read-only probes went to the fake, nothing was started or stopped. */
+  CHECK(fake_logged("\"inspect\""));
   CHECK(!fake_logged("\"stop\""));
+  CHECK(!fake_logged("\"start\""));
   devx_context_free(ctx);
   return 0;
 }

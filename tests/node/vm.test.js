@@ -197,17 +197,25 @@ test('bad options fail the call with InvalidArgumentError naming the field', () 
   });
 });
 
-test('a dry-run vm.stop returns the plan for the named VM and runs nothing', needsFake, () => {
-  const env = fakePodmanEnv();
-  withContext({ env, dryRun: true }, (context) => {
-    const plan = devx.vm.stop(context, { provider: 'podman', name: 'devx-test-vm' });
-    assert.equal(plan.operation, 'vm.stop');
-    assert.equal(plan.dry_run, true);
-    assert.equal(plan.vm.name, 'devx-test-vm');
-    assert.ok(plan.actions.some((a) => (a.argv || []).includes('devx-test-vm')));
+test('dry-run vm.stop and vm.start return the plan for the named VM and run nothing', needsFake,
+  () => {
+    const env = fakePodmanEnv();
+    withContext({ env, dryRun: true }, (context) => {
+      const stop = devx.vm.stop(context, { provider: 'podman', name: 'devx-test-vm' });
+      assert.equal(stop.operation, 'vm.stop');
+      assert.equal(stop.dry_run, true);
+      assert.deepEqual(stop.vm, { name: 'devx-test-vm', provider: 'podman' });
+      // The machine is stopped: the start plan has the command that would start it.
+      const start = devx.vm.start(context, { provider: 'podman', name: 'devx-test-vm' });
+      assert.equal(start.operation, 'vm.start');
+      assert.ok(start.actions.some((a) => a.kind === 'command' &&
+        JSON.stringify(a.argv) === JSON.stringify(['podman', 'machine', 'start', 'devx-test-vm'])),
+      JSON.stringify(start.actions));
+    });
+    const calls = fakeCalls(env);
+    assert.ok(calls.length > 1); // the read-only probes went to the fake
+    assert.deepEqual(calls.filter((c) => c.includes('stop') || c.includes('start')), []);
   });
-  assert.deepEqual(fakeCalls(env).filter((c) => c.includes('stop')), []);
-});
 
 test('vm.teardown without assumeYes asks (PromptRequiredError)', needsFake, () => {
   const env = fakePodmanEnv();

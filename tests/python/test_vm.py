@@ -199,15 +199,21 @@ def fake_calls(env: Dict[str, str]) -> list[list[str]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def test_dry_run_stop_returns_the_plan_for_the_named_vm(tmp_path: Path,
-                                                        fake_podman: Dict[str, str]) -> None:
+def test_dry_run_stop_and_start_return_the_plan_for_the_named_vm(
+        tmp_path: Path, fake_podman: Dict[str, str]) -> None:
     with devx.Context(devx_home=tmp_path / "devx-home", env=fake_podman, dry_run=True) as ctx:
-        plan = devx.vm.stop(provider="podman", name="devx-test-vm", context=ctx)
-    assert plan["operation"] == "vm.stop" and plan["dry_run"] is True
-    assert plan["vm"]["name"] == "devx-test-vm"
-    assert any("devx-test-vm" in a.get("argv", []) for a in plan["actions"])
-    check_schema("vm-result.schema.json", plan)
-    assert not [c for c in fake_calls(fake_podman) if "stop" in c]
+        stop = devx.vm.stop(provider="podman", name="devx-test-vm", context=ctx)
+        start = devx.vm.start(provider="podman", name="devx-test-vm", context=ctx)
+    assert stop["operation"] == "vm.stop" and stop["dry_run"] is True
+    assert stop["vm"] == {"name": "devx-test-vm", "provider": "podman"}
+    # The machine is stopped: the start plan has the command that would start it.
+    assert {"kind": "command", "argv": ["podman", "machine", "start", "devx-test-vm"]}.items() <= \
+        next(a for a in start["actions"] if a["kind"] == "command").items()
+    check_schema("vm-result.schema.json", stop)
+    check_schema("vm-result.schema.json", start)
+    calls = fake_calls(fake_podman)
+    assert len(calls) > 1  # the read-only probes went to the fake
+    assert not [c for c in calls if "stop" in c or "start" in c]
 
 
 def test_teardown_without_assume_yes_asks(tmp_path: Path, fake_podman: Dict[str, str]) -> None:
