@@ -155,6 +155,8 @@ def cmd_init(args):
                     content = f.read()
             except OSError as e:
                 raise Exit(125, f"Error: open {ignition}: {e.strerror.lower()}")
+            # What tests check about the handed-over file: its mode at creation.
+            record["ignition_source_mode"] = format(os.stat(ignition).st_mode & 0o777, "04o")
             copy = st.file("podman", name + ".ign")
             with open(copy, "wb") as f:
                 f.write(content)
@@ -189,6 +191,12 @@ def write_machine_keys(name):
 def ignition_units(record):
     with open(record["ignition"]) as f:
         return json.load(f)
+
+
+def lenient_ignition():
+    """FAKE_PODMAN_LENIENT_IGNITION=1 pretends a handed-over config also carries podman's own
+    setup (the ready unit, the machine key), so tests can go past that known gap."""
+    return os.environ.get("FAKE_PODMAN_LENIENT_IGNITION") == "1"
 
 
 def has_ready_unit(config):
@@ -228,7 +236,7 @@ def start_machine(st, name):
     if config is not None and not record.get("first_boot_done"):
         sandbox.apply_ignition(name, json.dumps(config))
         record["first_boot_done"] = True
-    if config is not None and not has_ready_unit(config):
+    if config is not None and not has_ready_unit(config) and not lenient_ignition():
         sandbox.stop(name)
         raise Exit(125, "Error: fake podman: the VM never reported ready: the Ignition config "
                         "handed over with --ignition-path has no enabled unit writing \"Ready\" "
@@ -485,7 +493,7 @@ def cmd_ssh(args):
         raise Exit(255, f"ssh: connect to host localhost port {record['port']}: "
                         "Connection refused")
     user = options.get("username") or record["username"]
-    if record.get("ignition"):
+    if record.get("ignition") and not lenient_ignition():
         check_ssh_key(record, name, user)
     unreachable = f"ssh: connect to host localhost port {record['port']}: Connection refused"
     # ssh parses options after the destination too; a leading `--` only ends them.

@@ -19,6 +19,30 @@ IMAGE = "localhost/devx-test/busybox:latest"
 # PID 1 that exits on SIGTERM at once (a PID 1 without a handler ignores it and stop takes 10 s).
 INIT = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"
 
+ENGINE_SHIM = r"""#!/bin/sh
+engine=$(basename "$0")
+echo "$engine $*" >> /var/log/fake-engine.log
+[ "$1" = ps ] || exit 0
+shift
+format=table
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -q|--quiet) format=ids ;;
+    --format|-f) shift; format="$1" ;;
+    --format=*) format="${1#--format=}" ;;
+  esac
+  shift
+done
+dir=/var/lib/fake-engine
+case "$format" in
+  ids) cat "$dir/ps.ids" 2>/dev/null ;;
+  json) if [ -f "$dir/ps.json" ]; then cat "$dir/ps.json"; else echo "[]"; fi ;;
+  "{{json .}}") cat "$dir/ps.jsonl" 2>/dev/null ;;
+  *) echo "CONTAINER ID  IMAGE  COMMAND  CREATED  STATUS  PORTS  NAMES" ;;
+esac
+exit 0
+"""
+
 SHIMS = {
     "sudo": r"""#!/bin/sh
 # sudo stand-in: drops sudo's own options, runs the rest as root (the sandbox is root already).
@@ -46,6 +70,12 @@ exit 0
 echo "$*" >> /var/log/fake-sysctl.log
 exit 0
 """,
+    # The VM's container engine: no containers unless a test seeds /var/lib/fake-engine with
+    # ps.json (podman's `ps --format json`), ps.jsonl (docker/nerdctl `{{json .}}` lines) and
+    # ps.ids (`ps -q`); every other call is logged to /var/log/fake-engine.log and succeeds.
+    "podman": ENGINE_SHIM,
+    "docker": ENGINE_SHIM,
+    "nerdctl": ENGINE_SHIM,
     "install": r"""#!/bin/sh
 # coreutils install(1) subset: [-D] [-d] [-m MODE] [-o OWNER] [-g GROUP] [-T] SRC... DEST
 mode=0755 owner= group= make_parents=0 dirs=0

@@ -161,3 +161,20 @@ def which_real(tool):
     path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
                            if p and os.path.realpath(p) != fakes)
     return shutil.which(tool, path=path)
+
+
+def seed_vm_containers(env, vm_name, containers):
+    """Makes the container engine inside a fake VM report `containers` (dicts with "id", "name"
+    and "labels") from `ps`, in podman's and docker's formats."""
+    podman_json = json.dumps([{"Id": c["id"], "Names": [c["name"]], "Labels": c.get("labels", {}),
+                               "State": "running", "Image": "localhost/devx-test/busybox:latest"}
+                              for c in containers])
+    docker_lines = "".join(json.dumps({
+        "ID": c["id"][:12], "Names": c["name"], "State": "running",
+        "Labels": ",".join(f"{k}={v}" for k, v in c.get("labels", {}).items()),
+        "Image": "localhost/devx-test/busybox:latest"}) + "\n" for c in containers)
+    ids = "".join(c["id"][:12] + "\n" for c in containers)
+    script = ("mkdir -p /var/lib/fake-engine && cd /var/lib/fake-engine && "
+              "printf '%s' \"$1\" > ps.json && printf '%s' \"$2\" > ps.jsonl && "
+              "printf '%s' \"$3\" > ps.ids")
+    return env.container_exec(vm_name, "sh", "-c", script, "sh", podman_json, docker_lines, ids)
