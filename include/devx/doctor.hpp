@@ -30,11 +30,13 @@ struct DoctorOptions {
 };
 
 // {"v":1,"ok":bool,"system":{"os","arch","package_manager","package_manager_version","root"},
-//  "areas":[{"name","ready","tools":[{"name","binary","required","installed","version","path",
+//  "areas":[{"name","purpose","ready","tools":[{"name","binary","required","installed","version","path",
 //            "install":{"manager","argv":[…],"note"}|null,"alternatives"?:[…],"problem"?}],
 //            "credentials":[{"name","configured","detail","how_to_fix"}],"note"?}],
 //  "missing_required":["tool",…]}
-// ok is false when a required tool is missing. Runs `<tool> <version args>` with a timeout.
+// ok is false when a required tool is missing. A tool with "alternatives" is one of a group any
+// member of which meets the requirement (vm: podman, docker, lima …); "problem" says why a version
+// probe failed. Runs `<tool> <version args>` with probe_timeout; never prints a credential's value.
 DEVX_API std::string doctor_report(Context& context, const DoctorOptions& options);
 
 struct DoctorInstallOptions {
@@ -43,13 +45,16 @@ struct DoctorInstallOptions {
   bool assume_yes = false;  // confirmation granted; else Error(prompt_required) with the plan
 };
 
-// What `doctor install` would run: {"v":1,"package_manager","steps":[{"tools":[…],"argv":[…],
-// "required"}],"unavailable":[{"tool","reason","how_to_install"}]}. No `sudo` when running as root.
+// What `doctor install` would run: {"v":1,"package_manager","root","steps":[{"tools":[…],
+// "argv":[…],"required"}],"unavailable":[{"tool","reason","how_to_install"}]}. No `sudo` when
+// running as root (nor for brew). Error(unsupported) / Error(command_not_found) when something is
+// to be installed and no package manager (Homebrew on darwin) is found.
 DEVX_API std::string doctor_install_plan(Context& context, const DoctorInstallOptions& options);
 
-// Runs the plan (dry_run: returns it). Progress events per step. Result: the plan with each step's
-// "status": "ok" | "failed" and "error"; the operation fails with command_failed if any step
-// failed.
+// Runs the plan (dry_run: returns it); without assume_yes throws Error(prompt_required) whose
+// details are {"confirm","plan"}. A progress event per step, its output lines as log events.
+// Result: the plan with each step's "status": "ok" | "failed" and "error"; the operation fails with
+// command_failed if any step failed.
 DEVX_API Operation start_doctor_install(Context& context, DoctorInstallOptions options);
 
 }  // namespace devx

@@ -21,14 +21,17 @@ struct NukeOptions {
   bool assume_yes = false;  // confirmation granted; else Error(prompt_required) with the plan
 };
 
-// {"v":1,"project","project_dir","items":[{"kind":"container"|"volume"|"directory"|"file",
-//  "name"?,"path"?,"size_bytes","scope":"project"|"artifact"|"global","reason"}],
-//  "total_bytes","protected":[{"path","reason"}]}. Read-only.
+// {"v":1,"project","project_dir","run_key","engine":"podman"|"docker"|null,
+//  "items":[{"kind":"container"|"volume"|"directory"|"file","name"?,"id"?,"path"?,"size_bytes",
+//            "scope":"project"|"artifact"|"global","reason"}],
+//  "total_bytes","protected":[{"kind","name"?,"path"?,"reason"}],"notes":[…]}. Read-only.
+// Error(conflict) while the project's supervisor or session is alive (run `devx down` first).
 DEVX_API std::string nuke_plan(Context& context, const NukeOptions& options);
 
-// Removes the plan's items (dry_run: returns the plan). Result: {"v":1,"removed":[…],
-// "failed":[{…,"error"}],"freed_bytes"}; throws Error(command_failed) with that result in its
-// details when an item could not be removed.
+// Removes the plan's items (dry_run: returns the plan), each re-checked right before it goes (still
+// labelled, still untracked …). Result: {"v":1,"project","removed":[…],"failed":[{…,"error"}],
+// "skipped":[{…,"skipped_because"}],"freed_bytes"}; throws Error(command_failed) with that result
+// in its details when an item could not be removed (the others are still removed).
 DEVX_API std::string nuke(Context& context, const NukeOptions& options);
 
 }  // namespace devx
