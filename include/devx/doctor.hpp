@@ -30,8 +30,10 @@ struct DoctorOptions {
 };
 
 // {"v":1,"ok":bool,"system":{"os","arch","package_manager","package_manager_version","root"},
-//  "areas":[{"name","purpose","ready","tools":[{"name","binary","required","installed","version","path",
-//            "install":{"manager","argv":[…],"note"}|null,"alternatives"?:[…],"problem"?}],
+//  "areas":[{"name","purpose","ready",
+//            "tools":[{"name","binary","required","installed","version","path",
+//                      "install":{"manager","argv":[…],"note"}|null,
+//                      "alternatives"?:[…],"problem"?}],
 //            "credentials":[{"name","configured","detail","how_to_fix"}],"note"?}],
 //  "missing_required":["tool",…]}
 // ok is false when a required tool is missing. A tool with "alternatives" is one of a group any
