@@ -15,22 +15,26 @@ namespace {
 namespace json = boost::json;
 
 // $1 path, $2 mode (octal), $3 owner, $4 group, $5 replace|keep|append; the bytes arrive as base64
-// on stdin. Prints what it did (written, kept or appended).
+// on stdin. The new content is assembled in a temporary file beside the target (mktemp: 0600, so
+// a secret is never readable by others on the way), given its mode and owner, and renamed over
+// the target: readers see the old file or the new one, never half of it. Prints what it did.
 constexpr const char* kFileScript =
     "set -eu\n"
-    "if [ \"$5\" = keep ] && { [ -e \"$1\" ] || [ -L \"$1\" ]; }; then echo kept; exit 0; fi\n"
-    "t=$(mktemp)\n"
+    "if [ \"$5\" = keep ] && { [ -e \"$1\" ] || [ -L \"$1\" ]; }; then\n"
+    "  cat >/dev/null\n"  // drain stdin: a transport may lose output when input is left unread
+    "  echo kept\n"
+    "  exit 0\n"
+    "fi\n"
+    "d=$(dirname \"$1\")\n"
+    "mkdir -p \"$d\"\n"
+    "t=$(mktemp \"$d/.devx-XXXXXX\")\n"
     "trap 'rm -f \"$t\"' EXIT\n"
-    "base64 -d >\"$t\"\n"
-    "if [ \"$5\" = append ] && [ -e \"$1\" ]; then\n"
-    "  cat \"$t\" >>\"$1\"\n"
-    "  chmod \"$2\" \"$1\"\n"
-    "  chown \"$3:$4\" \"$1\"\n"
-    "  echo appended\n"
-    "else\n"
-    "  install -D -m \"$2\" -o \"$3\" -g \"$4\" \"$t\" \"$1\"\n"
-    "  echo written\n"
-    "fi\n";
+    "if [ \"$5\" = append ] && [ -e \"$1\" ]; then cat \"$1\" >\"$t\"; fi\n"
+    "base64 -d >>\"$t\"\n"
+    "chmod \"$2\" \"$t\"\n"
+    "chown \"$3:$4\" \"$t\"\n"
+    "mv -f \"$t\" \"$1\"\n"
+    "echo \"$5\"\n";
 
 // $1 path, $2 mode, $3 owner, $4 group.
 constexpr const char* kDirectoryScript =
