@@ -10,8 +10,8 @@
 #include <devx/config.hpp>
 #include <devx/error.hpp>
 
-#include <boost/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <boost/json.hpp>
 
 #include <algorithm>
 #include <array>
@@ -281,8 +281,9 @@ class Compiler {
     try {
       config = translate_root(root);
     } catch (const BudgetExceeded&) {
-      error(root, "the document expands to more than " + std::to_string(kNodeBudget) +
-                      " YAML nodes (through aliases)",
+      error(root,
+            "the document expands to more than " + std::to_string(kNodeBudget) +
+                " YAML nodes (through aliases)",
             "write the entries out instead of repeating anchors");
     }
     finish_diagnostics();
@@ -290,7 +291,8 @@ class Compiler {
     output.ignition_version = std::string(spec_->ignition);
     output.ignition = ignition::go_marshal(config, options_.pretty) + "\n";
     for (Diagnostic& diagnostic : diagnostics_)
-      if (diagnostic.severity == Severity::warning) output.warnings.push_back(std::move(diagnostic));
+      if (diagnostic.severity == Severity::warning)
+        output.warnings.push_back(std::move(diagnostic));
     return output;
   }
 
@@ -353,8 +355,8 @@ class Compiler {
       count_node();
       const YAML::Node key_node = it->first;
       if (!key_node.IsScalar()) {
-        error(key_node, "keys of " + what + " must be strings, got " +
-                            std::string(yaml_kind(key_node)));
+        error(key_node,
+              "keys of " + what + " must be strings, got " + std::string(yaml_kind(key_node)));
         continue;
       }
       const std::string key = key_node.Scalar();
@@ -367,8 +369,8 @@ class Compiler {
       const bool duplicate = std::any_of(fields.entries.begin(), fields.entries.end(),
                                          [&](const Field& field) { return field.key == key; });
       if (duplicate) {
-        error(key_node, "key '" + key + "' is defined twice in " +
-                            (what.empty() ? "the config" : what));
+        error(key_node,
+              "key '" + key + "' is defined twice in " + (what.empty() ? "the config" : what));
         continue;
       }
       fields.entries.push_back({key, key_node, it->second});
@@ -390,8 +392,8 @@ class Compiler {
     if (!field) return std::nullopt;
     count_node();
     if (!field->value.IsScalar()) {
-      error(field->value, child(what, key) + " must be a string, got " +
-                              std::string(yaml_kind(field->value)));
+      error(field->value,
+            child(what, key) + " must be a string, got " + std::string(yaml_kind(field->value)));
       return std::nullopt;
     }
     return field->value.Scalar();
@@ -475,7 +477,7 @@ class Compiler {
     }
     error(field->value, child(what, key) + " must be an integer, got " + describe(field->value),
           field->value.IsScalar() && !is_plain(field->value) ? "write the number without quotes"
-                                                              : "");
+                                                             : "");
     return std::nullopt;
   }
 
@@ -485,8 +487,8 @@ class Compiler {
     if (!field) return {};
     count_node();
     if (!field->value.IsSequence()) {
-      error(field->value, child(what, key) + " must be a list, got " +
-                              std::string(yaml_kind(field->value)));
+      error(field->value,
+            child(what, key) + " must be a list, got " + std::string(yaml_kind(field->value)));
       return {};
     }
     std::vector<YAML::Node> items;
@@ -524,9 +526,8 @@ class Compiler {
     if (scheme == "http" || scheme == "https" || scheme == "tftp" || scheme == "s3" ||
         scheme == "gs") {
       const std::size_t host_end = rest.find_first_of("/?#", 2);
-      if (!hierarchical || rest.substr(2, host_end == std::string::npos ? std::string::npos
-                                                                       : host_end - 2)
-                               .empty())
+      if (!hierarchical ||
+          rest.substr(2, host_end == std::string::npos ? std::string::npos : host_end - 2).empty())
         error(at, what + ": unable to parse url '" + url + "' (no host)");
       if (url.find_first_of(" \t\r\n") != std::string::npos)
         error(at, what + ": unable to parse url '" + url + "' (contains whitespace)");
@@ -558,8 +559,7 @@ class Compiler {
     if (function == "sha512") expected = 128;
     if (function == "sha256" && spec_->ignition_minor >= 2) expected = 64;
     if (expected == 0) {
-      error(at, what + ": unrecognized hash function '" + function + "'",
-            "use sha512 or sha256");
+      error(at, what + ": unrecognized hash function '" + function + "'", "use sha512 or sha256");
       return;
     }
     if (sum.size() != expected || !is_hex(sum))
@@ -575,12 +575,16 @@ class Compiler {
       return;
     }
     if ((mode & 07000) && spec_->ignition_minor < 4)
-      error(at, what + ": setuid/setgid/sticky bits are not supported in spec versions older "
-                       "than 3.4.0",
+      error(at,
+            what +
+                ": setuid/setgid/sticky bits are not supported in spec versions older "
+                "than 3.4.0",
             "use version 1.5.0 of the fcos variant");
     if (looks_decimal(mode, directory))
-      warning(at, what + ": unreasonable mode would be reasonable if specified in octal; "
-                         "remember to add a leading zero",
+      warning(at,
+              what +
+                  ": unreasonable mode would be reasonable if specified in octal; "
+                  "remember to add a leading zero",
               "write 0" + std::to_string(mode) + " instead of " + std::to_string(mode));
   }
 
@@ -659,7 +663,8 @@ class Compiler {
                                      std::to_string(kLocalFileLimit >> 20) + " MiB");
     std::ifstream in(path, std::ios::binary);
     std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in.good() && !in.eof()) throw Error(ErrorCode::io, prefix + "cannot read " + path.string());
+    if (!in.good() && !in.eof())
+      throw Error(ErrorCode::io, prefix + "cannot read " + path.string());
     return contents;
   }
 
@@ -672,7 +677,7 @@ class Compiler {
       finish_diagnostics();
     }
     resolve_version(root);
-    std::vector<std::string_view> keys{"variant", "version", "ignition", "passwd",
+    std::vector<std::string_view> keys{"variant", "version", "ignition",   "passwd",
                                        "storage", "systemd", "boot_device"};
     if (spec_->ignition_minor >= 3) keys.push_back("kernel_arguments");
     if (spec_->ignition_minor >= 4) keys.push_back("grub");
@@ -694,7 +699,8 @@ class Compiler {
     }
     std::vector<UnitOut> units;
     json::object systemd;
-    if (const Field* section = fields->get("systemd")) systemd = translate_systemd(section->value, units);
+    if (const Field* section = fields->get("systemd"))
+      systemd = translate_systemd(section->value, units);
     if (const Field* storage = fields->get("storage")) {
       json::object translated = translate_storage(storage->value, units);
       if (!translated.empty()) out["storage"] = std::move(translated);
@@ -705,23 +711,24 @@ class Compiler {
 
   void resolve_version(const YAML::Node& root) {
     std::optional<std::string> variant, version;
-    YAML::Node variant_node = root, version_node = root;
+    // Node::operator= would overwrite the node it refers to; reset() rebinds.
+    YAML::Node variant_node(root), version_node(root);
     for (auto it = root.begin(); it != root.end(); ++it) {
       const YAML::Node key = it->first;
       if (!key.IsScalar()) continue;
       if (key.Scalar() == "variant" && it->second.IsScalar()) {
         variant = it->second.Scalar();
-        variant_node = it->second;
+        variant_node.reset(it->second);
       }
       if (key.Scalar() == "version" && it->second.IsScalar()) {
         version = it->second.Scalar();
-        version_node = it->second;
+        version_node.reset(it->second);
       }
     }
     if (!variant || !version) {
-      error(root, std::string("the config must set ") +
-                      (!variant ? (!version ? "'variant' and 'version'" : "'variant'")
-                                : "'version'"),
+      error(root,
+            std::string("the config must set ") +
+                (!variant ? (!version ? "'variant' and 'version'" : "'variant'") : "'version'"),
             "start the document with 'variant: fcos' and 'version: 1.5.0'");
       finish_diagnostics();
     }
@@ -759,8 +766,7 @@ class Compiler {
           std::size_t index = 0;
           for (const YAML::Node& entry : sequence(*config_fields, "merge", "ignition.config")) {
             merge.push_back(
-                translate_resource(entry, item("ignition.config.merge", index++))
-                    .to_json());
+                translate_resource(entry, item("ignition.config.merge", index++)).to_json());
           }
           if (!merge.empty()) translated["merge"] = std::move(merge);
           if (const Field* replace = config_fields->get("replace")) {
@@ -783,8 +789,8 @@ class Compiler {
               json::array authorities;
               std::size_t index = 0;
               const std::string what = "ignition.security.tls.certificate_authorities";
-              for (const YAML::Node& entry : sequence(*tls_fields, "certificate_authorities",
-                                                      "ignition.security.tls"))
+              for (const YAML::Node& entry :
+                   sequence(*tls_fields, "certificate_authorities", "ignition.security.tls"))
                 authorities.push_back(translate_resource(entry, item(what, index++)).to_json());
               if (!authorities.empty())
                 out["security"] =
@@ -798,10 +804,9 @@ class Compiler {
                                                                       "http_total"};
         if (auto timeout_fields = mapping(timeouts->value, "ignition.timeouts", kTimeoutKeys)) {
           json::object translated;
-          for (const auto& [key, json_key] :
-               {std::pair<std::string_view, std::string_view>{"http_response_headers",
-                                                              "httpResponseHeaders"},
-                {"http_total", "httpTotal"}}) {
+          for (const auto& [key, json_key] : {std::pair<std::string_view, std::string_view>{
+                                                  "http_response_headers", "httpResponseHeaders"},
+                                              {"http_total", "httpTotal"}}) {
             if (auto value = int_value(*timeout_fields, key, "ignition.timeouts")) {
               if (*value < 0)
                 error(timeout_fields->get(key)->value,
@@ -818,8 +823,7 @@ class Compiler {
   }
 
   json::object translate_proxy(const YAML::Node& node) {
-    static constexpr std::array<std::string_view, 3> kKeys{"http_proxy", "https_proxy",
-                                                           "no_proxy"};
+    static constexpr std::array<std::string_view, 3> kKeys{"http_proxy", "https_proxy", "no_proxy"};
     json::object out;
     const auto fields = mapping(node, "ignition.proxy", kKeys);
     if (!fields) return out;
@@ -828,8 +832,8 @@ class Compiler {
           {"https_proxy", "httpsProxy"}}) {
       if (auto value = string_value(*fields, key, "ignition.proxy")) {
         if (value->rfind("http://", 0) != 0 && value->rfind("https://", 0) != 0)
-          error(fields->get(key)->value, "ignition.proxy." + std::string(key) +
-                                             ": proxies must be http(s)");
+          error(fields->get(key)->value,
+                "ignition.proxy." + std::string(key) + ": proxies must be http(s)");
         out[json_key] = *value;
       }
     }
@@ -849,8 +853,8 @@ class Compiler {
     Resource out;
     const auto fields = mapping(node, what, kKeys);
     if (!fields) return out;
-    const int sources = int(fields->has("source")) + int(fields->has("inline")) +
-                        int(fields->has("local"));
+    const int sources =
+        int(fields->has("source")) + int(fields->has("inline")) + int(fields->has("local"));
     if (sources > 1) {
       error(node, what + ": only one of the following can be set: inline, local, source");
       return out;
@@ -882,10 +886,11 @@ class Compiler {
     if (const Field* verification = fields->get("verification")) {
       static constexpr std::array<std::string_view, 1> kVerificationKeys{"hash"};
       const std::string verification_what = child(what, "verification");
-      if (auto verification_fields = mapping(verification->value, verification_what,
-                                             kVerificationKeys)) {
+      if (auto verification_fields =
+              mapping(verification->value, verification_what, kVerificationKeys)) {
         out.hash = string_value(*verification_fields, "hash", verification_what);
-        if (out.hash) check_hash(verification_fields->get("hash")->value, verification_what, *out.hash);
+        if (out.hash)
+          check_hash(verification_fields->get("hash")->value, verification_what, *out.hash);
       }
     }
     const bool declared_compression = out.compression && !out.compression->empty();
@@ -943,19 +948,21 @@ class Compiler {
     std::size_t index = 0;
     for (const YAML::Node& entry : sequence(*fields, "groups", "passwd")) {
       const std::string what = item("passwd.groups", index++);
-      static constexpr std::array<std::string_view, 5> kGroupKeys{
-          "name", "gid", "password_hash", "should_exist", "system"};
+      static constexpr std::array<std::string_view, 5> kGroupKeys{"name", "gid", "password_hash",
+                                                                  "should_exist", "system"};
       const auto group = mapping(entry, what, kGroupKeys);
       if (!group) continue;
       json::object translated;
       if (auto gid = int_value(*group, "gid", what)) translated["gid"] = *gid;
       const std::optional<std::string> name = string_value(*group, "name", what);
-      if (!name || name->empty()) error(entry, what + ": name is required");
+      if (!name || name->empty())
+        error(entry, what + ": name is required");
       else if (!group_names.emplace(*name, entry).second)
         error(entry, what + ": group '" + *name + "' is defined twice",
               "first defined at line " + std::to_string(where(group_names[*name]).line));
       translated["name"] = name.value_or("");
-      if (auto hash = string_value(*group, "password_hash", what)) translated["passwordHash"] = *hash;
+      if (auto hash = string_value(*group, "password_hash", what))
+        translated["passwordHash"] = *hash;
       if (auto value = bool_value(*group, "should_exist", what)) translated["shouldExist"] = *value;
       if (auto value = bool_value(*group, "system", what)) translated["system"] = *value;
       groups.push_back(std::move(translated));
@@ -979,11 +986,21 @@ class Compiler {
   }
 
   std::optional<json::object> translate_user(const YAML::Node& entry, const std::string& what) {
-    static constexpr std::array<std::string_view, 15> kUserKeys{
-        "name",           "password_hash", "ssh_authorized_keys", "ssh_authorized_keys_local",
-        "uid",            "gecos",         "home_dir",            "no_create_home",
-        "primary_group",  "groups",        "no_user_group",       "no_log_init",
-        "shell",          "should_exist",  "system"};
+    static constexpr std::array<std::string_view, 15> kUserKeys{"name",
+                                                                "password_hash",
+                                                                "ssh_authorized_keys",
+                                                                "ssh_authorized_keys_local",
+                                                                "uid",
+                                                                "gecos",
+                                                                "home_dir",
+                                                                "no_create_home",
+                                                                "primary_group",
+                                                                "groups",
+                                                                "no_user_group",
+                                                                "no_log_init",
+                                                                "shell",
+                                                                "should_exist",
+                                                                "system"};
     const auto user = mapping(entry, what, kUserKeys);
     if (!user) return std::nullopt;
     json::object out;
@@ -1007,9 +1024,9 @@ class Compiler {
     std::size_t index = 0;
     for (std::string& key : string_list(*user, "ssh_authorized_keys", what)) {
       if (key.find_first_of("\r\n") != std::string::npos)
-        error(user->get("ssh_authorized_keys")->value,
-              item(child(what, "ssh_authorized_keys"), index) +
-                  ": an SSH key must be a single line");
+        error(
+            user->get("ssh_authorized_keys")->value,
+            item(child(what, "ssh_authorized_keys"), index) + ": an SSH key must be a single line");
       keys.emplace_back(std::move(key));
       ++index;
     }
@@ -1047,8 +1064,7 @@ class Compiler {
     if (!owner_fields) return owner;
     owner.id = int_value(*owner_fields, "id", owner_what);
     owner.name = string_value(*owner_fields, "name", owner_what);
-    if (owner.id && owner.name)
-      error(field->value, owner_what + ": cannot set both id and name");
+    if (owner.id && owner.name) error(field->value, owner_what + ": cannot set both id and name");
     return owner;
   }
 
@@ -1085,8 +1101,9 @@ class Compiler {
     auto [it, inserted] = declared_paths_.emplace(node.path, &node);
     if (!inserted) {
       const StorageNode& first = *it->second;
-      error(node.at, node.where + ": duplicate entry defined: path '" + node.path +
-                         "' is already a " + std::string(node_kind_name(first.kind)),
+      error(node.at,
+            node.where + ": duplicate entry defined: path '" + node.path + "' is already a " +
+                std::string(node_kind_name(first.kind)),
             "first defined at line " + std::to_string(where(first.at).line) + " (" + first.where +
                 ")");
     }
@@ -1127,7 +1144,8 @@ class Compiler {
       if (const Field* contents = file_fields->get("contents"))
         file->contents = translate_resource(contents->value, child(what, "contents"));
       file->mode = int_value(*file_fields, "mode", what);
-      if (file->mode) check_mode(file_fields->get("mode")->value, child(what, "mode"), *file->mode, false);
+      if (file->mode)
+        check_mode(file_fields->get("mode")->value, child(what, "mode"), *file->mode, false);
       nodes_.push_back(std::move(*file));
       files.push_back(nodes_.size() - 1);
       declare(nodes_.back());
@@ -1138,12 +1156,13 @@ class Compiler {
       static constexpr std::array<std::string_view, 5> kDirectoryKeys{"path", "overwrite", "mode",
                                                                       "user", "group"};
       std::optional<Fields> directory_fields;
-      auto directory = translate_node(entry, what, NodeKind::directory, kDirectoryKeys,
-                                      directory_fields);
+      auto directory =
+          translate_node(entry, what, NodeKind::directory, kDirectoryKeys, directory_fields);
       if (!directory) continue;
       directory->mode = int_value(*directory_fields, "mode", what);
       if (directory->mode)
-        check_mode(directory_fields->get("mode")->value, child(what, "mode"), *directory->mode, true);
+        check_mode(directory_fields->get("mode")->value, child(what, "mode"), *directory->mode,
+                   true);
       nodes_.push_back(std::move(*directory));
       directories.push_back(nodes_.size() - 1);
       declare(nodes_.back());
@@ -1220,7 +1239,8 @@ class Compiler {
     // A file or link at a unit's path fights with the unit section over the same file.
     for (const UnitOut& unit : units) {
       std::vector<std::string> unit_paths;
-      if (unit.has_contents || unit.masked) unit_paths.push_back("/etc/systemd/system/" + unit.name);
+      if (unit.has_contents || unit.masked)
+        unit_paths.push_back("/etc/systemd/system/" + unit.name);
       for (const std::string& dropin : unit.dropin_names)
         unit_paths.push_back("/etc/systemd/system/" + unit.name + ".d/" + dropin);
       for (const std::string& path : unit_paths) {
@@ -1255,7 +1275,8 @@ class Compiler {
       count_node();
       entries.push_back(*it);
     }
-    if (ec) throw Error(ErrorCode::io, what + ": cannot list " + dir.string() + ": " + ec.message());
+    if (ec)
+      throw Error(ErrorCode::io, what + ": cannot list " + dir.string() + ": " + ec.message());
     std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
       return a.path().filename().string() < b.path().filename().string();
     });
@@ -1400,8 +1421,9 @@ class Compiler {
       }
       translated["name"] = name.value_or("");
       if (enabled.value_or(false) && contents && !has_install_section(*contents))
-        warning(entry, what + ": unit \"" + name.value_or("") +
-                           "\" is enabled, but has no install section so enable does nothing",
+        warning(entry,
+                what + ": unit \"" + name.value_or("") +
+                    "\" is enabled, but has no install section so enable does nothing",
                 "add an [Install] section with WantedBy=multi-user.target");
       units.push_back(std::move(translated));
       units_out.push_back(std::move(summary));
@@ -1418,12 +1440,12 @@ class Compiler {
     std::optional<std::string> contents = string_value(fields, "contents", what);
     if (!contents) {
       if (auto local = string_value(fields, "contents_local", what))
-        contents = read_local(fields.get("contents_local")->value, child(what, "contents_local"),
-                              *local);
+        contents =
+            read_local(fields.get("contents_local")->value, child(what, "contents_local"), *local);
     }
     if (contents) {
-      const YAML::Node& at =
-          fields.has("contents") ? fields.get("contents")->value : fields.get("contents_local")->value;
+      const YAML::Node& at = fields.has("contents") ? fields.get("contents")->value
+                                                    : fields.get("contents_local")->value;
       check_unit_syntax(at, what, *contents);
     }
     return contents;
@@ -1522,7 +1544,8 @@ ButaneOutput compile_butane(std::string_view document, const ButaneOptions& opti
 std::vector<ButaneVersion> supported_butane_versions() {
   std::vector<ButaneVersion> out;
   for (const SpecVersion& spec : kVersions)
-    out.push_back({std::string(spec.variant), std::string(spec.butane), std::string(spec.ignition)});
+    out.push_back(
+        {std::string(spec.variant), std::string(spec.butane), std::string(spec.ignition)});
   return out;
 }
 

@@ -4,8 +4,8 @@
 #include <devx/error.hpp>
 #include <devx/ignition.hpp>
 
-#include <boost/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <boost/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -129,8 +129,8 @@ systemd:
 )";
 
 [[noreturn]] void invalid(std::string_view field, const std::string& problem, std::string hint) {
-  throw Error(ErrorCode::invalid_argument, "dev machine value " + std::string(field) + ": " + problem,
-              std::move(hint));
+  throw Error(ErrorCode::invalid_argument,
+              "dev machine value " + std::string(field) + ": " + problem, std::move(hint));
 }
 
 bool matches(const std::string& value, const std::regex& pattern) {
@@ -335,16 +335,18 @@ DevMachineConfig dev_machine_config(const DevMachineValues& values) {
     storage["files"] = without(storage["files"], "path", {"/etc/devx/tailscale/authkey"});
     systemd["units"] = without(systemd["units"], "name", {"devx-tailscale-up.service"});
   }
-  YAML::Node keys(YAML::NodeType::Sequence);
-  for (const std::string& key : values.ssh_authorized_keys) keys.push_back(key);
-  document["passwd"]["users"][0]["ssh_authorized_keys"] = keys;
-
-  substitute(document, {{"HOSTNAME", values.hostname},
+  // The list placeholder stays until the scalars are done, so that no key is ever scanned for
+  // placeholders.
+  substitute(document, {{"SSH_AUTHORIZED_KEYS", "${SSH_AUTHORIZED_KEYS}"},
+                        {"HOSTNAME", values.hostname},
                         {"HOSTNAME_LINE", values.hostname + "\n"},
                         {"RUNTIME", values.runtime},
                         {"TUNNEL_CREDENTIALS_JSON", values.tunnel_credentials_json},
                         {"CLOUDFLARED_CONFIG", tunnel ? cloudflared_config(values) : ""},
                         {"TAILSCALE_AUTH_KEY_LINE", values.tailscale_auth_key + "\n"}});
+  YAML::Node keys(YAML::NodeType::Sequence);
+  for (const std::string& key : values.ssh_authorized_keys) keys.push_back(key);
+  document["passwd"]["users"][0]["ssh_authorized_keys"] = keys;
 
   YAML::Emitter out;
   out.SetIndent(2);

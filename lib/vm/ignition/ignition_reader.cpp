@@ -109,7 +109,8 @@ std::string resource_bytes(const json::object& resource, const std::string& what
       malformed(what + ".source", e.message());
     }
   }
-  if (!compression.empty()) malformed(what + ".compression", "unknown method '" + compression + "'");
+  if (!compression.empty())
+    malformed(what + ".compression", "unknown method '" + compression + "'");
   return std::move(*bytes);
 }
 
