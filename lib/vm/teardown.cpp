@@ -126,7 +126,9 @@ std::string vm_teardown(Context& context, const VmTeardownOptions& options) {
         remaining.push_back(a);
         continue;
       }
-      std::vector<std::string> logout = {t.runtime, "exec", "tailscaled", "tailscale", "logout"};
+      // The dev machine config runs tailscaled in the container devx-tailscaled.
+      std::vector<std::string> logout = {t.runtime, "exec", "devx-tailscaled", "tailscale",
+                                         "logout"};
       if (p.creates_vm()) logout = p.transport(t.name).wrap(logout, true);
       const auto result = plan.try_command(step, logout);
       outcome.add(step, result.ok(), result.ok() ? "logged out" : describe(result));

@@ -522,7 +522,7 @@ TEST(VmTeardown, RemovesTheVmAndEverythingRecorded) {
   EXPECT_EQ(doc.at("failed"), 0);
   const std::vector<Argv> want = {
       {"podman", "machine", "ssh", "vm1", "--", "'sudo'", "'-n'", "'podman'", "'exec'",
-       "'tailscaled'", "'tailscale'", "'logout'"},
+       "'devx-tailscaled'", "'tailscale'", "'logout'"},
       {"podman", "machine", "rm", "-f", "vm1"},
       {"cloudflared", "tunnel", "delete", "-f", "6ff42ae2-765d-4adf-8112-31c55c1551ef"}};
   EXPECT_EQ(s.runner().mutations(), want);
