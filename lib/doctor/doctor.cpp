@@ -78,7 +78,8 @@ bool on_platform(const ToolSpec& spec, const std::string& os) {
          std::find(spec.platforms.begin(), spec.platforms.end(), os) != spec.platforms.end();
 }
 
-Findings examine(Context& context, const DoctorOptions& options) {
+// Credentials are checked for the report only: an install plan does not need them.
+Findings examine(Context& context, const DoctorOptions& options, bool with_credentials) {
   Findings f;
   f.areas = resolve_areas(options.areas);
   f.system =
@@ -115,6 +116,7 @@ Findings examine(Context& context, const DoctorOptions& options) {
       f.missing_required.push_back(tool.spec->name);
     }
   }
+  if (!with_credentials) return f;
   doctor::CredentialInputs inputs;
   inputs.areas = f.areas;
   inputs.timeout = options.probe_timeout;
@@ -433,16 +435,16 @@ std::string execute_plan(Context& context, const InstallPlan& plan, OperationSco
 }  // namespace
 
 std::string doctor_report(Context& context, const DoctorOptions& options) {
-  return report_json(examine(context, options));
+  return report_json(examine(context, options, true));
 }
 
 std::string doctor_install_plan(Context& context, const DoctorInstallOptions& options) {
   return core::to_json_string(
-      plan_json(plan_install(examine(context, options.doctor), options.all)));
+      plan_json(plan_install(examine(context, options.doctor, false), options.all)));
 }
 
 Operation start_doctor_install(Context& context, DoctorInstallOptions options) {
-  InstallPlan plan = plan_install(examine(context, options.doctor), options.all);
+  InstallPlan plan = plan_install(examine(context, options.doctor, false), options.all);
   const std::string plan_text = core::to_json_string(plan_json(plan));
   if (context.dry_run()) {
     return context.start("doctor_install", [plan_text](OperationScope&) { return plan_text; });
