@@ -161,7 +161,7 @@ def test_doctor_install_dry_run_prints_the_plan_and_runs_nothing(devx, shims, tm
     j = devx("--json", "--dry-run", "doctor", "install", "--area", "vm", env=env, cwd=tmp_path)
     assert j.code == 0, j.stderr
     plan = j.json()
-    assert plan["package_manager"] == "apt-get"
+    assert plan["package_manager"] == "apt"
     argvs = [s["argv"] for s in plan["steps"]]
     assert any("podman" in argv for argv in argvs)
     assert all(argv[0] in ("apt-get", "sudo") for argv in argvs)

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <memory>
 
 #include "commands/commands.hpp"
@@ -62,6 +63,35 @@ std::string install_hint(const json::value& tool) {
   return json_text(*install, "note");
 }
 
+// One row of an area: a tool or a credential; `hint` (how to get it) goes on a line of its own.
+struct ReportRow {
+  std::string mark;
+  std::string name;
+  std::string state;
+  std::string path;
+  std::string hint;
+};
+
+std::string rows_text(const std::vector<ReportRow>& rows) {
+  std::size_t name_width = 0;
+  std::size_t state_width = 0;
+  for (const auto& row : rows) {
+    name_width = std::max(name_width, row.name.size());
+    if (!row.path.empty()) state_width = std::max(state_width, row.state.size());
+  }
+  std::string text;
+  for (const auto& row : rows) {
+    std::string line = "  " + row.mark + " " + row.name +
+                       std::string(name_width - row.name.size() + 2, ' ') + row.state;
+    if (!row.path.empty()) {
+      line += std::string(state_width - row.state.size() + 2, ' ') + row.path;
+    }
+    text += line + "\n";
+    if (!row.hint.empty()) text += "      → " + row.hint + "\n";
+  }
+  return text;
+}
+
 std::string report_text(const Output& out, const json::value& report) {
   const std::string ok = out.paint(Style::green, "✓", true);
   const std::string missing = out.paint(Style::red, "✗", true);
@@ -78,48 +108,69 @@ std::string report_text(const Output& out, const json::value& report) {
   for (const auto& area : report.at("areas").as_array()) {
     const bool ready = flag(area, "ready");
     text += "\n" + out.paint(Style::bold, json_text(area, "name"), true) + " " +
-            (ready ? ok + " ready" : missing + " not ready") + "\n";
+            (ready ? ok + " ready" : missing + " not ready");
+    if (const auto purpose = json_text(area, "purpose"); !purpose.empty()) {
+      text += "  " + out.paint(Style::dim, purpose, true);
+    }
+    text += "\n";
     if (const auto note = json_text(area, "note"); !note.empty()) {
       text += "  " + out.paint(Style::dim, note, true) + "\n";
     }
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& tool : area.at("tools").as_array()) {
-      const bool installed = flag(tool, "installed");
-      const bool required = flag(tool, "required");
-      std::string state;
-      if (installed) {
-        std::string version = json_text(tool, "version");
-        state = version.empty() ? "installed (version unknown)" : version;
-        if (const auto problem = json_text(tool, "problem"); !problem.empty()) {
-          state += " — " + problem;
+    const auto& tools = area.at("tools").as_array();
+    std::vector<std::string> installed_names;
+    for (const auto& tool : tools) {
+      if (flag(tool, "installed")) installed_names.push_back(json_text(tool, "name"));
+    }
+    std::vector<ReportRow> rows;
+    for (const auto& tool : tools) {
+      ReportRow row;
+      row.name = json_text(tool, "name");
+      if (flag(tool, "installed")) {
+        const std::string version = json_text(tool, "version");
+        row.mark = ok;
+        row.state = version.empty() ? "installed (version unknown)" : version;
+        row.path = json_text(tool, "path");
+        row.hint = json_text(tool, "problem");
+        rows.push_back(std::move(row));
+        continue;
+      }
+      // One of several interchangeable tools (a container engine) is enough.
+      std::string substitute;
+      for (const auto& alternative : strings(tool, "alternatives")) {
+        if (std::find(installed_names.begin(), installed_names.end(), alternative) !=
+            installed_names.end()) {
+          substitute = alternative;
+          break;
         }
+      }
+      if (!substitute.empty()) {
+        row.mark = optional;
+        row.state = "not installed (" + substitute + " is enough)";
       } else {
-        state = std::string(required ? "required" : "optional") + ", not installed";
-        if (const auto hint = install_hint(tool); !hint.empty()) state += " — " + hint;
+        const bool required = flag(tool, "required");
+        row.mark = required ? missing : optional;
+        row.state = std::string(required ? "required" : "optional") + ", not installed";
+        row.hint = install_hint(tool);
       }
-      rows.push_back({"  " + (installed  ? ok
-                              : required ? missing
-                                         : optional),
-                      json_text(tool, "name"), state,
-                      installed ? json_text(tool, "path") : std::string()});
+      rows.push_back(std::move(row));
     }
-    text += aligned_columns(rows);
-    const auto* credentials = area.as_object().if_contains("credentials");
-    if (credentials == nullptr || !credentials->is_array()) continue;
-    std::vector<std::vector<std::string>> credential_rows;
-    for (const auto& credential : credentials->as_array()) {
-      const bool configured = flag(credential, "configured");
-      std::string state = configured ? "configured" : "not configured";
-      if (const auto detail = json_text(credential, "detail"); !detail.empty()) {
-        state += " (" + detail + ")";
+    if (const auto* credentials = area.as_object().if_contains("credentials");
+        credentials != nullptr && credentials->is_array()) {
+      for (const auto& credential : credentials->as_array()) {
+        const bool configured = flag(credential, "configured");
+        ReportRow row{configured ? ok : missing,
+                      json_text(credential, "name"),
+                      configured ? "configured" : "not configured",
+                      {},
+                      {}};
+        if (const auto detail = json_text(credential, "detail"); !detail.empty()) {
+          row.state += " (" + detail + ")";
+        }
+        if (!configured) row.hint = json_text(credential, "how_to_fix");
+        rows.push_back(std::move(row));
       }
-      if (const auto fix = json_text(credential, "how_to_fix"); !configured && !fix.empty()) {
-        state += " — " + fix;
-      }
-      credential_rows.push_back(
-          {"  " + (configured ? ok : missing), json_text(credential, "name"), state});
     }
-    text += aligned_columns(credential_rows);
+    text += rows_text(rows);
   }
   return text;
 }
