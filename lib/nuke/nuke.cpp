@@ -12,6 +12,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -263,10 +264,26 @@ void add_artifacts(Context& context, const Project& project, Plan& plan) {
   for (auto& n : scan.notes) plan.notes.push_back(std::move(n));
 }
 
-void add_cache(Plan& plan, const fs::path& path, std::string reason) {
+// A cache setting that points at a directory holding more than a cache (GOMODCACHE=$HOME, "/")
+// is listed as protected instead.
+void add_cache(Context& context, Plan& plan, const fs::path& path, std::string reason) {
   if (path.empty() || !path.is_absolute() || !is_directory_no_follow(path)) return;
   for (const auto& item : plan.items) {
     if (item.path == path) return;
+  }
+  std::vector<fs::path> precious{plan.project_dir, context.home()};
+  if (const auto home = context.env().find("HOME"); home != context.env().end()) {
+    precious.emplace_back(home->second);
+  }
+  const fs::path normal = path.lexically_normal();
+  const bool too_broad =
+      std::distance(normal.begin(), normal.end()) < 3 ||
+      std::any_of(precious.begin(), precious.end(), [&](const fs::path& p) {
+        return !p.empty() && (p.lexically_normal() == normal || under(normal, p));
+      });
+  if (too_broad) {
+    plan.kept.push_back({"directory", {}, path, reason + ": it also holds other things"});
+    return;
   }
   Item item;
   item.kind = "directory";
@@ -291,8 +308,10 @@ void add_global_caches(Context& context, Plan& plan) {
       const std::string buildcache = nl == std::string::npos
                                          ? std::string()
                                          : out.substr(nl + 1, out.find('\n', nl + 1) - nl - 1);
-      add_cache(plan, modcache, "Go module cache (go env GOMODCACHE), shared by every Go project");
-      add_cache(plan, buildcache, "Go build cache (go env GOCACHE), shared by every Go project");
+      add_cache(context, plan, modcache,
+                "Go module cache (go env GOMODCACHE), shared by every Go project");
+      add_cache(context, plan, buildcache,
+                "Go build cache (go env GOCACHE), shared by every Go project");
     } else {
       plan.notes.push_back("`go env` failed: the Go caches were not listed");
     }
@@ -300,7 +319,7 @@ void add_global_caches(Context& context, Plan& plan) {
     if (e.code() != ErrorCode::command_not_found) throw;
     plan.notes.push_back("go is not installed: no Go caches");
   }
-  add_cache(plan, context.home() / "cache", "devx's own caches (DEVX_HOME/cache)");
+  add_cache(context, plan, context.home() / "cache", "devx's own caches (DEVX_HOME/cache)");
 }
 
 Plan build_plan(Context& context, const NukeOptions& options) {

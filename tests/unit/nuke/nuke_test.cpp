@@ -351,6 +351,35 @@ TEST_F(NukeTest, GlobalCachesOnlyWhenAsked) {
   EXPECT_FALSE(fs::exists(home_.path() / "cache"));
 }
 
+TEST_F(NukeTest, ACacheSettingCoveringHomeIsProtected) {
+  TempDir shims;
+  const fs::path user_home = tmp_.path() / "home/alice";
+  write(user_home / "notes.txt", "precious");
+  // GOMODCACHE=$HOME (a misconfiguration) must not turn into "remove the home directory".
+  write(shims.path() / "go",
+        "#!/bin/sh\necho '" + user_home.string() + "'\necho '" + tmp_.path().string() + "'\n");
+  fs::permissions(shims.path() / "go", fs::perms(0755));
+  auto env = test_env();
+  env["PATH"] = shims.path().string() + ":" + env["PATH"];
+  env["HOME"] = user_home.string();
+  ContextOptions co;
+  co.devx_home = home_.path();
+  co.env = env;
+  Context context(co);
+  auto o = options();
+  o.global_caches = true;
+  const auto p = core::parse_json_object_or_throw(nuke_plan(context, o), "plan");
+  for (const auto& v : p.at("items").as_array()) EXPECT_NE(v.at("scope").as_string(), "global");
+  const std::string kept = core::to_json_string(p.at("protected"));
+  EXPECT_THAT(kept, HasSubstr(user_home.string()));
+  // GOCACHE pointing at a directory that holds the project is kept too.
+  EXPECT_THAT(kept, HasSubstr("\"" + tmp_.path().string() + "\""));
+  o.assume_yes = true;
+  nuke(context, o);
+  EXPECT_TRUE(fs::exists(user_home / "notes.txt"));
+  EXPECT_TRUE(fs::exists(project_dir_ / "devx.yaml"));
+}
+
 TEST_F(NukeTest, NoProjectIsConfigNotFound) {
   TempDir empty;
   NukeOptions o;
