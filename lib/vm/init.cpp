@@ -12,6 +12,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -143,8 +144,11 @@ class Init {
     if (state_.exists)
       step("remove the existing VM",
            [&] { plan.command("remove existing VM " + t.name, p.remove_argv(t.name)); });
+    std::optional<std::string> machine_key;
+    if (const auto identity = p.login_identity(env_value(context_, "HOME"), t.name))
+      step("create the machine's SSH key", [&] { machine_key = ensure_key(plan, *identity); });
     DevMachineConfig config;
-    step("compile the dev machine configuration", [&] { config = compile(); });
+    step("compile the dev machine configuration", [&] { config = compile(machine_key); });
     const std::string ignition_mode = p.takes_ignition_at_creation() ? "at-creation" : "replayed";
 
     step("create", [&] {
@@ -160,7 +164,8 @@ class Init {
                      p.create_argv(t.name, sizes, path));
         return;
       }
-      const PrivateIgnitionFile file(context_.home(), t.name, config.output.ignition);
+      const PrivateIgnitionFile file(context_.home(), t.name,
+                                     p.prepare_ignition(config.output.ignition));
       plan.command("create VM " + t.name + " with the Ignition config",
                    p.create_argv(t.name, sizes, file.path().string()));
       restrict_podman_copies(context_, t.name);
@@ -207,6 +212,16 @@ class Init {
       const auto& vm = r_.target.name;
       json::object details{{"step", name}, {"vm", vm}, {"created", created_}};
       std::string hint = e.hint();
+      // podman registers the machine before it reads the Ignition file: a failed create can
+      // still leave one behind.
+      if (!created_ && name == "create" && !context_.dry_run()) {
+        try {
+          created_ = r_.provider->inspect(context_, vm).exists;
+        } catch (const Error&) {
+          // The original failure is what matters.
+        }
+        details["created"] = created_;
+      }
       if (created_) {
         details["left"] = "VM '" + vm + "' exists and was left in place";
         hint = "VM '" + vm +
@@ -220,15 +235,40 @@ class Init {
     }
   }
 
-  DevMachineConfig compile() {
+  // The key pair the provider's ssh logs in with (podman: ~/.ssh/<name>, which podman 4.x does
+  // not generate when it is handed an Ignition file). Returns its public key once it exists.
+  std::optional<std::string> ensure_key(vm::Plan& plan, const fs::path& identity) {
+    const auto pub = identity.string() + ".pub";
+    if (!fs::exists(pub)) {
+      if (!plan.dry_run()) {
+        fs::create_directories(identity.parent_path());
+        fs::permissions(identity.parent_path(), fs::perms::owner_all, fs::perm_options::replace);
+      }
+      // No passphrase: podman machine ssh runs non-interactively.
+      plan.command("generate the machine's SSH key",
+                   {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", r_.target.name, "-f",
+                    identity.string()});
+    }
+    auto text = read_text(pub);
+    if (!text) return std::nullopt;
+    while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+    return text;
+  }
+
+  DevMachineConfig compile(const std::optional<std::string>& machine_key) {
     DevMachineValues values;
     values.hostname = r_.target.name;
     values.runtime = r_.provider->runtime();
     values.ssh_authorized_keys = options_.ssh_authorized_keys.empty()
                                      ? default_ssh_keys(context_)
                                      : options_.ssh_authorized_keys;
+    if (machine_key &&
+        std::find(values.ssh_authorized_keys.begin(), values.ssh_authorized_keys.end(),
+                  *machine_key) == values.ssh_authorized_keys.end())
+      values.ssh_authorized_keys.insert(values.ssh_authorized_keys.begin(), *machine_key);
     // podman machine ssh logs in with these keys only: without one the VM is unreachable.
-    if (values.ssh_authorized_keys.empty() && r_.provider->takes_ignition_at_creation())
+    if (values.ssh_authorized_keys.empty() && r_.provider->takes_ignition_at_creation() &&
+        !context_.dry_run())
       throw Error(ErrorCode::not_found, "no SSH public key for the VM's user",
                   "create one with `ssh-keygen -t ed25519`, or pass the keys to authorise");
     if (options_.tunnel) {

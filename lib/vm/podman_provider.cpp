@@ -28,12 +28,43 @@ void add_sizes(std::vector<std::string>& argv, const MachineSizes& sizes) {
   if (sizes.disk_gb > 0) argv.insert(argv.end(), {"--disk-size", std::to_string(sizes.disk_gb)});
 }
 
+// podman's own Ignition config carries this unit; `podman machine start` waits until the guest
+// writes "Ready" to the virtio port, so a config devx hands over must carry it too. Only podman
+// machines have that port (on another VM the unit would fail into emergency.target).
+constexpr const char* kReadyUnitName = "devx-podman-ready.service";
+constexpr const char* kReadyUnit =
+    "[Unit]\n"
+    "Requires=dev-virtio\\x2dports-vport1p1.device\n"
+    "After=remove-moby.service sshd.socket sshd.service\n"
+    "OnFailure=emergency.target\n"
+    "OnFailureJobMode=isolate\n"
+    "[Service]\n"
+    "Type=oneshot\n"
+    "RemainAfterExit=yes\n"
+    "ExecStart=/bin/sh -c '/usr/bin/echo Ready >/dev/vport1p1'\n"
+    "[Install]\n"
+    "RequiredBy=default.target\n";
+
 class PodmanProvider final : public Provider {
  public:
   std::string_view name() const override { return "podman"; }
   std::string binary() const override { return "podman"; }
   std::string runtime() const override { return "podman"; }
   bool takes_ignition_at_creation() const override { return true; }
+  std::optional<std::filesystem::path> login_identity(const std::filesystem::path& home,
+                                                      const std::string& vm) const override {
+    return home / ".ssh" / vm;
+  }
+  std::string prepare_ignition(std::string ignition) const override {
+    auto doc = core::parse_json_object_or_throw(ignition, "the dev machine Ignition config");
+    auto& systemd = doc["systemd"];
+    if (!systemd.is_object()) systemd = json::object{};
+    auto& units = systemd.as_object()["units"];
+    if (!units.is_array()) units = json::array{};
+    units.as_array().push_back(
+        json::object{{"contents", kReadyUnit}, {"enabled", true}, {"name", kReadyUnitName}});
+    return core::to_json_string(doc) + "\n";
+  }
 
   std::vector<std::string> create_argv(const std::string& vm, const MachineSizes& sizes,
                                        const std::string& ignition_path) const override {
@@ -103,8 +134,9 @@ class PodmanProvider final : public Provider {
       return state;
     }
     state.exists = true;
+    // podman 4.3 reports "" for a machine that is not running (it asks qemu, which is not there).
     const auto s = lower(core::string_field(*machine, "State"));
-    state.state = s == "running" ? "running" : s == "stopped" ? "stopped" : "unknown";
+    state.state = s == "running" ? "running" : s == "stopped" || s.empty() ? "stopped" : "unknown";
     if (const auto* resources = machine->if_contains("Resources");
         resources != nullptr && resources->is_object()) {
       const auto& r = resources->as_object();

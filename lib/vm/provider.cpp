@@ -72,6 +72,11 @@ std::vector<std::string> Provider::container_list_argv(const std::string& vm) co
   return transport(vm).wrap(command, true);
 }
 
+std::optional<std::filesystem::path> Provider::login_identity(const std::filesystem::path& /*home*/,
+                                                              const std::string& /*vm*/) const {
+  return std::nullopt;
+}
+
 std::optional<std::vector<std::string>> Provider::set_default_argv(Context& /*context*/,
                                                                    const std::string& /*vm*/,
                                                                    bool /*planning*/) const {

@@ -7,6 +7,7 @@
 #include <devx/process.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,6 +61,13 @@ class Provider {
   virtual bool has_systemd() const { return true; }
   // Creating the machine also starts it (colima start).
   virtual bool create_starts() const { return false; }
+  // The private key the provider's ssh uses for this VM when devx supplies the Ignition config
+  // (podman 4.x then generates none: ~/.ssh/<name>); its public key must be authorised.
+  virtual std::optional<std::filesystem::path> login_identity(const std::filesystem::path& home,
+                                                              const std::string& vm) const;
+  // The Ignition document as this provider must receive it at creation (podman: plus the unit
+  // that tells podman the machine booted).
+  virtual std::string prepare_ignition(std::string ignition) const { return ignition; }
 
   // Mutating commands. `ignition_path` is empty for providers that take no Ignition.
   virtual std::vector<std::string> create_argv(const std::string& vm, const MachineSizes& sizes,

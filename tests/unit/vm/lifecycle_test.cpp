@@ -318,6 +318,13 @@ TEST(VmInit, PodmanGetsThePrivateIgnitionFileAtCreation) {
   podman_machine(r, "vm1", "");
   r.on({"podman", "system", "connection", "list"}, 0,
        R"([{"Name":"vm1","Default":false},{"Name":"vm1-root","Default":false}])");
+  // ssh-keygen writes the machine key podman 4.x does not make when it is handed a config.
+  r.on({"ssh-keygen"}, [&](const CommandSpec& spec) {
+    s.write(spec.argv.back() + ".pub", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMachineKey vm1\n");
+    CommandResult ok;
+    ok.exit_code = 0;
+    return ok;
+  });
   std::string seen_path;
   std::string seen_ignition;
   unsigned seen_mode = 0;
@@ -344,7 +351,13 @@ TEST(VmInit, PodmanGetsThePrivateIgnitionFileAtCreation) {
   EXPECT_TRUE(seen_path.starts_with((s.devx_home() / "vm").string()));
   EXPECT_FALSE(std::filesystem::exists(seen_path));  // deleted after use
   EXPECT_NE(seen_ignition.find("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtest"), std::string::npos);
+  EXPECT_NE(seen_ignition.find("AAAAIMachineKey vm1"), std::string::npos);
+  // podman waits for this unit's "Ready" before `machine start` returns.
+  EXPECT_NE(seen_ignition.find("devx-podman-ready.service"), std::string::npos);
+  EXPECT_NE(seen_ignition.find("/dev/vport1p1"), std::string::npos);
   const std::vector<Argv> want = {
+      {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "vm1", "-f",
+       (s.home() / ".ssh" / "vm1").string()},
       {"podman", "machine", "init", "--rootful", "--ignition-path", seen_path, "--cpus", "2",
        "--memory", "4096", "--disk-size", "50", "vm1"},
       {"podman", "machine", "start", "vm1"},
@@ -421,13 +434,37 @@ TEST(VmInit, AFailedStartNamesTheStepAndLeavesTheVm) {
   EXPECT_EQ(record.at("failed_step"), "start");
 }
 
-TEST(VmInit, PodmanWithoutAnSshKeyIsRefusedBeforeAnythingIsCreated) {
+TEST(VmInit, WithoutAMachineKeyNothingIsCreated) {
   VmScratch s;
   s.install({"podman"});
   auto context = s.context();
   podman_machine(s.runner(), "vm1", "");
-  expect_error([&] { run(start_vm_init(*context, init_options("podman"))); }, ErrorCode::not_found);
-  EXPECT_TRUE(s.runner().mutations().empty());
+  s.runner().on({"ssh-keygen"}, 1, "", "Saving key failed: Permission denied");
+  const auto e = expect_error([&] { run(start_vm_init(*context, init_options("podman"))); },
+                              ErrorCode::command_failed);
+  EXPECT_NE(e.message().find("SSH key"), std::string::npos);
+  for (const auto& m : s.runner().mutations()) EXPECT_NE(m.at(0), "podman");
+}
+
+TEST(VmInit, AFailedCreateThatLeftAMachineSaysSo) {
+  VmScratch s;
+  s.install({"podman"});
+  s.write(s.home() / ".ssh" / "vm1.pub", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMachineKey vm1\n");
+  auto context = s.context();
+  auto& r = s.runner();
+  podman_machine(r, "vm1", "");
+  r.on({"podman", "machine", "init"}, [&](const CommandSpec&) {
+    podman_machine(r, "vm1", "stopped");  // podman wrote the machine before failing
+    CommandResult failed;
+    failed.exit_code = 125;
+    failed.err = "Error: open /x.ign: permission denied\n";
+    return failed;
+  });
+  const auto e = expect_error([&] { run(start_vm_init(*context, init_options("podman"))); },
+                              ErrorCode::command_failed);
+  EXPECT_NE(e.message().find("step 'create'"), std::string::npos);
+  EXPECT_EQ(parse(e.details_json()).at("created"), true);
+  EXPECT_NE(e.hint().find("teardown"), std::string::npos);
 }
 
 TEST(VmInit, LimaGetsTheConfigReplayedWithContentOnStdin) {
@@ -486,8 +523,10 @@ TEST(VmInit, ADryRunPlansEverythingAndChangesNothing) {
   EXPECT_EQ(doc.at("dry_run"), true);
   std::vector<std::string> kinds;
   for (const auto& a : doc.at("actions").as_array()) kinds.emplace_back(a.at("kind").as_string());
-  EXPECT_EQ(kinds, (std::vector<std::string>{"file", "command", "state", "command", "command"}));
-  EXPECT_EQ(doc.at("actions").at(4).at("argv"),
+  // ssh-keygen, the Ignition file, init, the record, start, the default connection
+  EXPECT_EQ(kinds, (std::vector<std::string>{"command", "file", "command", "state", "command",
+                                             "command"}));
+  EXPECT_EQ(doc.at("actions").at(5).at("argv"),
             json::parse(R"(["podman","system","connection","default","vm1-root"])"));
   EXPECT_FALSE(context->state().read("vm/vm1.json"));
   EXPECT_FALSE(std::filesystem::exists(s.devx_home() / "vm" / "ignition"));
