@@ -66,7 +66,10 @@ std::string_view yaml_kind(const YAML::Node& node) {
   return "nothing";
 }
 
-bool is_plain(const YAML::Node& node) { return node.Tag() == "?"; }
+// A plain (unquoted, untagged) scalar, or one explicitly tagged with `tag` (e.g. !!int).
+bool is_plain(const YAML::Node& node, std::string_view tag) {
+  return node.Tag() == "?" || node.Tag() == "tag:yaml.org,2002:" + std::string(tag);
+}
 
 // Go's path.Clean.
 std::string clean_path(std::string_view path) {
@@ -408,7 +411,7 @@ class Compiler {
         "true", "True", "TRUE", "y", "Y", "yes", "Yes", "YES", "on", "On", "ON"};
     static constexpr std::array<std::string_view, 11> kFalse{
         "false", "False", "FALSE", "n", "N", "no", "No", "NO", "off", "Off", "OFF"};
-    if (field->value.IsScalar() && is_plain(field->value)) {
+    if (field->value.IsScalar() && is_plain(field->value, "bool")) {
       const std::string& text = field->value.Scalar();
       if (std::find(kTrue.begin(), kTrue.end(), text) != kTrue.end()) return true;
       if (std::find(kFalse.begin(), kFalse.end(), text) != kFalse.end()) return false;
@@ -472,12 +475,12 @@ class Compiler {
     const Field* field = fields.get(key);
     if (!field) return std::nullopt;
     count_node();
-    if (field->value.IsScalar() && is_plain(field->value)) {
+    if (field->value.IsScalar() && is_plain(field->value, "int")) {
       if (auto value = parse_integer(field->value.Scalar())) return value;
     }
     error(field->value, child(what, key) + " must be an integer, got " + describe(field->value),
-          field->value.IsScalar() && !is_plain(field->value) ? "write the number without quotes"
-                                                             : "");
+          field->value.IsScalar() && field->value.Tag() == "!" ? "write the number without quotes"
+                                                               : "");
     return std::nullopt;
   }
 

@@ -298,5 +298,48 @@ TEST(ButaneErrors, AnchorsAndAliasesAreResolved) {
       find_diagnostic(e, "storage.files[1]: duplicate entry defined: path '/etc/a'").empty());
 }
 
+TEST(ButaneErrors, OddDocumentsEndInAnErrorOrAResult) {
+  const std::vector<std::string> bodies = {
+      "storage: null\n",
+      "storage:\n  files: [null, ~, 3, [a]]\n",
+      "storage:\n  files:\n    - path: /a\n      mode: -1\n",
+      "storage:\n  files:\n    - path: /a\n      mode: 99999999999999999999999\n",
+      "storage:\n  files:\n    - path: /a\n      mode: 0x1A4\n",
+      "storage:\n  files:\n    - path: /a\n      mode: !!int 420\n",
+      "storage:\n  files:\n    - {path: /a, contents: {inline: !!binary aGk=}}\n",
+      "? [complex, key]\n: value\n",
+      "passwd:\n  users:\n    - name: [x]\n      uid: 1.5\n",
+      "systemd:\n  units:\n    - name: a.service\n      contents: \"\"\n",
+      "systemd:\n  units:\n    - name: .service\n",
+      "ignition:\n  config:\n    merge:\n      - {}\n  timeouts:\n    http_total: -5\n",
+      "storage:\n  links:\n    - path: /a\n      target: ''\n",
+      "storage:\n  trees:\n    - path: relative\n",
+      "kernel_arguments:\n  should_exist: [a, a]\n",
+  };
+  for (const std::string& body : bodies) {
+    SCOPED_TRACE(body);
+    try {
+      const ButaneOutput output = compile_butane("variant: fcos\nversion: 1.5.0\n" + body);
+      EXPECT_EQ(output.ignition.back(), '\n');
+    } catch (const Error& e) {
+      EXPECT_FALSE(e.message().empty());
+      EXPECT_NE(e.code(), ErrorCode::internal);
+    }
+  }
+  // Explicit core-schema tags are as good as plain scalars.
+  EXPECT_NE(
+      compile_butane("variant: fcos\nversion: 1.5.0\n" + bodies[5]).ignition.find("\"mode\": 420"),
+      std::string::npos);
+  // Those that must fail, fail with a position.
+  for (const std::string& body :
+       {bodies[2], bodies[3], bodies[8], bodies[10], bodies[11], bodies[12], bodies[14]}) {
+    SCOPED_TRACE(body);
+    const Error e = compile_error(body);
+    EXPECT_EQ(e.code(), ErrorCode::config_invalid);
+    ASSERT_FALSE(diagnostics_of(e).empty());
+    EXPECT_GT(diagnostics_of(e)[0].as_object().at("line").as_int64(), 0);
+  }
+}
+
 }  // namespace
 }  // namespace devx
