@@ -145,8 +145,14 @@ class Init {
       step("remove the existing VM",
            [&] { plan.command("remove existing VM " + t.name, p.remove_argv(t.name)); });
     std::optional<std::string> machine_key;
-    if (const auto identity = p.login_identity(env_value(context_, "HOME"), t.name))
-      step("create the machine's SSH key", [&] { machine_key = ensure_key(plan, *identity); });
+    const fs::path home = env_value(context_, "HOME");
+    if (const auto identity = p.login_identity(home, t.name))
+      step("create the machine's SSH key", [&] {
+        if (home.empty() || home.is_relative())
+          throw Error(ErrorCode::invalid_argument, "HOME is not set to an absolute path",
+                      "the machine's SSH key is kept in ~/.ssh; set HOME");
+        machine_key = ensure_key(plan, *identity);
+      });
     DevMachineConfig config;
     step("compile the dev machine configuration", [&] { config = compile(machine_key); });
     const std::string ignition_mode = p.takes_ignition_at_creation() ? "at-creation" : "replayed";
