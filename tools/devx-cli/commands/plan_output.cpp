@@ -113,7 +113,9 @@ void print_plan(Output& out, const json::value& plan) {
   }
   const auto lines = plan_action_lines(plan);
   if (lines.empty()) {
-    out.status("nothing to do");
+    // An empty plan is still the answer ("already-running", …).
+    const std::string why = json_text(plan, "result");
+    out.result("nothing to do" + (why.empty() ? std::string() : " (" + why + ")"));
     return;
   }
   std::string text;

@@ -172,7 +172,14 @@ std::string brief(const json::value& value) {
       return text.empty() ? "none" : text;
     }
     case json::kind::object: {
-      for (const char* key : {"hostname", "name", "id", "path", "kind"}) {
+      // A step of a result: what it did, its outcome.
+      if (std::string step = json_text(value, "step"); !step.empty()) {
+        const auto* ok = value.as_object().if_contains("ok");
+        const bool failed = ok != nullptr && ok->is_bool() && !ok->get_bool();
+        const std::string detail = json_text(value, failed ? "error" : "detail");
+        return step + (failed ? ": FAILED" : "") + (detail.empty() ? "" : ": " + detail);
+      }
+      for (const char* key : {"hostname", "name", "id", "path", "description", "kind"}) {
         if (std::string text = json_text(value, key); !text.empty()) return text;
       }
       return json::serialize(value);
@@ -207,6 +214,21 @@ int report_result(Output& out, const std::string& result_json, std::string_view 
   std::vector<std::vector<std::string>> rows{{"vm", name}, {"provider", provider}};
   for (const auto& [key, value] : object) {
     if (key == "v" || key == "operation" || key == "vm" || key == "dry_run" || key == "actions") {
+      continue;
+    }
+    if (key == "warnings" && value.is_array()) {
+      for (const auto& warning : value.get_array()) {
+        out.status(out.paint(Style::yellow, "warning:") + " " + brief(warning));
+      }
+      continue;
+    }
+    // A list of steps or attachments: one row each, the key on the first.
+    if (value.is_array() && !value.get_array().empty() && value.get_array().front().is_object()) {
+      std::string label(key);
+      for (const auto& item : value.get_array()) {
+        rows.push_back({label, brief(item)});
+        label.clear();
+      }
       continue;
     }
     rows.push_back({std::string(key), brief(value)});
