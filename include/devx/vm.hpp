@@ -125,10 +125,13 @@ DEVX_API CommandResult vm_exec(Context& context, const VmOptions& options,
                                const std::vector<std::string>& command,
                                std::optional<std::string> stdin_data = std::nullopt);
 
-// Applies an Ignition config to a running VM through its exec transport: every file, directory,
-// link and unit is written with base64 + `install -m` (no heredocs, no shell interpolation of
-// content), then systemd is reloaded and enabled units started. Result: the document above with
-// "files","directories","links","units" counts.
+// Applies an Ignition config to a running VM through its exec transport: every file's bytes go
+// base64-encoded on stdin to a fixed script that writes a temporary file beside the target, sets
+// mode and owner and renames it into place (no heredocs, no shell interpolation of content);
+// directories, links and units follow, then systemd is reloaded and enabled units started.
+// Error(unsupported) for providers without systemd (docker, orbstack, host). Result: the document
+// above with "files","directories","links","units" counts and "kept" (overwrite=false paths that
+// already existed).
 DEVX_API std::string vm_apply_ignition(Context& context, const VmOptions& options,
                                        std::string_view ignition_json);
 
