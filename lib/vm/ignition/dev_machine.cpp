@@ -18,7 +18,8 @@ namespace json = boost::json;
 
 namespace {
 
-// cloudflared's image runs as this non-root user; it must be able to read its credentials.
+// Every file devx writes has overwrite: true, so that provisioning again (or the SSH replay)
+// converges on the current values instead of keeping stale ones.
 constexpr std::string_view kTemplate = R"(variant: fcos
 version: 1.5.0
 passwd:
@@ -44,12 +45,14 @@ storage:
         inline: ${HOSTNAME_LINE}
     - path: /etc/sysctl.d/99-inotify.conf
       mode: 0644
+      overwrite: true
       contents:
         inline: |
           fs.inotify.max_user_instances=8192
           fs.inotify.max_user_watches=524288
     - path: /etc/devx/tunnel/credentials.json
       mode: 0600
+      overwrite: true
       # cloudflared's image runs as uid 65532 (nonroot); the secret stays unreadable to others.
       user:
         id: 65532
@@ -59,10 +62,12 @@ storage:
         inline: ${TUNNEL_CREDENTIALS_JSON}
     - path: /etc/cloudflared/config.yml
       mode: 0644
+      overwrite: true
       contents:
         inline: ${CLOUDFLARED_CONFIG}
     - path: /etc/devx/tailscale/authkey
       mode: 0600
+      overwrite: true
       contents:
         inline: ${TAILSCALE_AUTH_KEY_LINE}
 systemd:

@@ -76,6 +76,8 @@ TEST(DevMachineConfig, TunnelAndTailscaleKeyAddTheirFilesAndUnits) {
   ASSERT_TRUE(credentials);
   EXPECT_EQ(credentials->mode, 0600);
   EXPECT_EQ(credentials->contents, values.tunnel_credentials_json);
+  // Provisioning again must replace what an earlier run wrote.
+  for (const auto& entry : read.files) EXPECT_TRUE(entry.overwrite) << entry.path;
   EXPECT_EQ(file(read, "/etc/cloudflared/config.yml")->contents,
             std::string("tunnel: \"") + kTunnelId +
                 "\"\ncredentials-file: /etc/devx/tunnel/credentials.json\ningress:\n"
