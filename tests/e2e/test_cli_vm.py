@@ -120,17 +120,9 @@ def devx_sandboxed(devx_bin, sandboxed, tmp_path):
     return Devx(devx_bin, sandboxed, tmp_path)
 
 
-def podman_lenient(devx):
-    """Podman machines that boot even though devx's Ignition lacks podman's own ready unit and
-    machine key (reported separately by test_podman_init_with_the_real_podman_ignition_rules)."""
-    devx.fake.extra["FAKE_PODMAN_LENIENT_IGNITION"] = "1"
-    return devx
-
-
 # -- podman ------------------------------------------------------------------------------------
 
 def test_podman_lifecycle_names_the_vm_in_every_command(devx):
-    podman_lenient(devx)
     init = devx.vm("podman", "init", "--cpus", "2", "--memory", "2048", "--disk", "20",
                    "--ssh-key", devx.key)
     assert init.code == 0, init.stderr
@@ -164,14 +156,12 @@ def test_podman_lifecycle_names_the_vm_in_every_command(devx):
 
 def test_podman_stopped_machine_reports_stopped(devx):
     """podman 4.3 reports "State": "" for a machine that is not running."""
-    podman_lenient(devx)
     assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
     assert devx.vm("podman", "stop").code == 0
     assert devx.status("podman")["vm"]["state"] == "stopped"
 
 
 def test_podman_init_hands_over_the_ignition_with_the_ssh_key(devx):
-    podman_lenient(devx)
     assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
     init_call = machine_calls(devx.fake, "init")[0]
     handed = init_call[init_call.index("--ignition-path") + 1]
@@ -189,10 +179,15 @@ def test_podman_init_with_the_real_podman_ignition_rules(devx):
     ~/.ssh/<name>.pub for `machine ssh`."""
     init = devx.vm("podman", "init", "--ssh-key", devx.key)
     assert init.code == 0, init.stderr
+    config = json.loads((devx.fake.state / "podman" / f"{VM}.ign").read_text())
+    assert any(u.get("enabled") and "/dev/vport1p1" in (u.get("contents") or "")
+               for u in config["systemd"]["units"])
+    machine_key = " ".join((devx.fake.home / ".ssh" / f"{VM}.pub").read_text().split()[:2])
+    core = next(u for u in config["passwd"]["users"] if u["name"] == "core")
+    assert machine_key in [" ".join(k.split()[:2]) for k in core["sshAuthorizedKeys"]]
 
 
 def test_init_on_an_existing_vm_reports_it_and_changes_nothing(devx):
-    podman_lenient(devx)
     assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
     devx.fake.clear_calls()
     again = devx.vm("podman", "init", "--ssh-key", devx.key)
@@ -202,7 +197,6 @@ def test_init_on_an_existing_vm_reports_it_and_changes_nothing(devx):
 
 
 def test_recreate_needs_confirmation_and_yes_recreates(devx):
-    podman_lenient(devx)
     assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
     created = devx.fake.state_data()["podman"]["machines"][VM]["created"]
     devx.fake.clear_calls()
@@ -218,7 +212,6 @@ def test_recreate_needs_confirmation_and_yes_recreates(devx):
 
 
 def test_recreate_on_a_terminal_asks_and_goes_ahead_on_yes(devx):
-    podman_lenient(devx)
     assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
     devx.fake.clear_calls()
     result = devx.pty_run(["vm", "--provider", "podman", "--name", VM, "init", "--recreate",
@@ -228,7 +221,6 @@ def test_recreate_on_a_terminal_asks_and_goes_ahead_on_yes(devx):
 
 
 def test_teardown_of_an_unknown_name_is_not_found_naming_the_existing_vms(devx):
-    podman_lenient(devx)
     assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
     devx.fake.clear_calls()
     result = devx("vm", "--provider", "podman", "--name", "other-vm", "-y", "teardown")
@@ -238,7 +230,6 @@ def test_teardown_of_an_unknown_name_is_not_found_naming_the_existing_vms(devx):
 
 
 def test_failed_start_names_the_step_and_leaves_the_vm(devx):
-    podman_lenient(devx)
     result = devx.vm("podman", "init", "--ssh-key", devx.key, FAKE_VM_FAIL="podman:start")
     assert result.code != 0
     assert "start" in result.stderr.lower()
@@ -251,9 +242,10 @@ def test_failed_start_names_the_step_and_leaves_the_vm(devx):
     ["init", "--ssh-key", "KEY"], ["start"], ["stop"], ["sleep"], ["resize", "--cpus", "4"],
     ["teardown"], ["init", "--recreate", "--ssh-key", "KEY"]])
 def test_dry_run_prints_the_plan_and_changes_nothing(devx, args):
-    podman_lenient(devx)
     if args[0] != "init" or "--recreate" in args:
         assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
+    if args[0] == "start":
+        assert devx.vm("podman", "stop").code == 0
     devx.fake.clear_calls()
     args = [str(devx.key) if a == "KEY" else a for a in args]
     human = devx.vm("podman", "--dry-run", *args)
@@ -267,7 +259,6 @@ def test_dry_run_prints_the_plan_and_changes_nothing(devx, args):
 
 
 def test_dry_run_apply_ignition_changes_nothing(devx, tmp_path):
-    podman_lenient(devx)
     assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
     ign = tmp_path / "extra.ign"
     ign.write_text(json.dumps({"ignition": {"version": "3.4.0"}, "storage": {"files": [
@@ -288,7 +279,7 @@ def test_status_json_is_one_document_for_a_vm_not_created(devx):
 
 
 def test_ssh_prints_and_passes_the_exit_code(devx_sandboxed):
-    devx = podman_lenient(devx_sandboxed)
+    devx = devx_sandboxed
     assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
     hi = devx.vm("podman", "ssh", "--", "echo", "hi")
     assert (hi.code, hi.stdout) == (0, "hi\n"), hi.stderr
@@ -299,7 +290,7 @@ def test_ssh_prints_and_passes_the_exit_code(devx_sandboxed):
 
 
 def test_podman_first_boot_writes_the_dev_machine_files(devx_sandboxed):
-    devx = podman_lenient(devx_sandboxed)
+    devx = devx_sandboxed
     assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
     keys = devx.fake.container_exec(VM, "cat", "/home/core/.ssh/authorized_keys.d/ignition")
     assert KEY in keys.stdout
@@ -308,7 +299,7 @@ def test_podman_first_boot_writes_the_dev_machine_files(devx_sandboxed):
 
 
 def test_apply_ignition_replays_files_with_their_modes(devx_sandboxed, tmp_path):
-    devx = podman_lenient(devx_sandboxed)
+    devx = devx_sandboxed
     assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
     ign = tmp_path / "extra.ign"
     ign.write_text(json.dumps({"ignition": {"version": "3.4.0"}, "storage": {"files": [
@@ -317,7 +308,8 @@ def test_apply_ignition_replays_files_with_their_modes(devx_sandboxed, tmp_path)
          "contents": {"source": "data:;base64,aGVsbG8K"}}]}}))
     result = devx.vm("podman", "apply-ignition", ign)
     assert result.code == 0, result.stderr
-    check = devx.fake.container_exec(VM, "sh", "-c", "stat -c '%a %n' /etc/devx/*; "
+    check = devx.fake.container_exec(VM, "sh", "-c", "stat -c '%a %n' /etc/devx/extra.env "
+                                                     "/etc/devx/public.conf; "
                                                      "cat /etc/devx/extra.env")
     assert check.stdout.splitlines() == ["600 /etc/devx/extra.env", "644 /etc/devx/public.conf",
                                          "EOF", "A=1"]
@@ -488,7 +480,6 @@ def init_with_tunnel(devx, tmp_path):
 
 
 def test_teardown_removes_the_recorded_tunnel(devx, tmp_path):
-    podman_lenient(devx)
     init_with_tunnel(devx, tmp_path)
     result = devx.vm("podman", "-y", "teardown")
     assert result.code == 0, result.stderr
@@ -498,7 +489,6 @@ def test_teardown_removes_the_recorded_tunnel(devx, tmp_path):
 
 
 def test_teardown_keep_attachments_leaves_the_tunnel(devx, tmp_path):
-    podman_lenient(devx)
     init_with_tunnel(devx, tmp_path)
     result = devx.vm("podman", "-y", "teardown", "--keep-attachments")
     assert result.code == 0, result.stderr
@@ -508,7 +498,7 @@ def test_teardown_keep_attachments_leaves_the_tunnel(devx, tmp_path):
 # -- sleep-watch -------------------------------------------------------------------------------
 
 def test_sleep_watch_puts_an_idle_vm_to_sleep(devx_sandboxed):
-    devx = podman_lenient(devx_sandboxed)
+    devx = devx_sandboxed
     assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
     devx.fake.clear_calls()
     proc = subprocess.Popen([str(devx.bin), "--devx-home", str(devx.home), "vm", "--provider",
@@ -528,7 +518,7 @@ def test_sleep_watch_puts_an_idle_vm_to_sleep(devx_sandboxed):
 
 def test_sleep_watch_keeps_a_busy_vm_awake(devx_sandboxed):
     from vmfake.testing import seed_vm_containers
-    devx = podman_lenient(devx_sandboxed)
+    devx = devx_sandboxed
     assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
     seeded = seed_vm_containers(devx.fake, VM, [
         {"id": "a" * 64, "name": "app", "labels": {}},

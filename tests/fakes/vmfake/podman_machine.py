@@ -193,12 +193,6 @@ def ignition_units(record):
         return json.load(f)
 
 
-def lenient_ignition():
-    """FAKE_PODMAN_LENIENT_IGNITION=1 pretends a handed-over config also carries podman's own
-    setup (the ready unit, the machine key), so tests can go past that known gap."""
-    return os.environ.get("FAKE_PODMAN_LENIENT_IGNITION") == "1"
-
-
 def has_ready_unit(config):
     for unit in config.get("systemd", {}).get("units", []) or []:
         contents = unit.get("contents") or ""
@@ -236,7 +230,7 @@ def start_machine(st, name):
     if config is not None and not record.get("first_boot_done"):
         sandbox.apply_ignition(name, json.dumps(config))
         record["first_boot_done"] = True
-    if config is not None and not has_ready_unit(config) and not lenient_ignition():
+    if config is not None and not has_ready_unit(config):
         sandbox.stop(name)
         raise Exit(125, "Error: fake podman: the VM never reported ready: the Ignition config "
                         "handed over with --ignition-path has no enabled unit writing \"Ready\" "
@@ -493,7 +487,7 @@ def cmd_ssh(args):
         raise Exit(255, f"ssh: connect to host localhost port {record['port']}: "
                         "Connection refused")
     user = options.get("username") or record["username"]
-    if record.get("ignition") and not lenient_ignition():
+    if record.get("ignition"):
         check_ssh_key(record, name, user)
     unreachable = f"ssh: connect to host localhost port {record['port']}: Connection refused"
     # ssh parses options after the destination too; a leading `--` only ends them.

@@ -173,7 +173,8 @@ def create(vm_name, hostname=None):
     _ensure_image()
     name = container_name(vm_name)
     _run(["rm", "-f", "-t", "0", name], check=False)
-    _run(["create", "--name", name, "--hostname", hostname or vm_name,
+    # CAP_SYS_ADMIN lets start() unmount the files podman binds over /etc (see there).
+    _run(["create", "--name", name, "--hostname", hostname or vm_name, "--cap-add", "SYS_ADMIN",
           "--label", "devx-test.fakevm=" + os.environ.get("FAKE_VM_STATE", ""),
           IMAGE, "sh", "-c", INIT])
 
@@ -184,7 +185,13 @@ def start(vm_name):
         return
     name = container_name(vm_name)
     _run(["start", name])
-    script = ["mkdir -p /usr/local/bin /var/log /etc/systemd/system /home/core"]
+    # A VM's /etc/hostname, hosts and resolv.conf are plain files (Ignition replaces them with a
+    # rename); podman binds its own over them, and a rename onto a bind mount fails with EBUSY.
+    # What the VM wrote before lies under the mount and survives restarts.
+    script = ["for f in hostname hosts resolv.conf; do "
+              "if grep -q \" /etc/$f \" /proc/mounts; then c=$(cat /etc/$f); umount /etc/$f; "
+              "[ -s /etc/$f ] || printf '%s\\n' \"$c\" > /etc/$f; fi; done",
+              "mkdir -p /usr/local/bin /var/log /etc/systemd/system /home/core"]
     for tool, text in SHIMS.items():
         encoded = base64.b64encode(text.encode()).decode()
         script.append(f"echo {encoded} | base64 -d > /usr/local/bin/{tool} && "
