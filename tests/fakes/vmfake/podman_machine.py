@@ -371,7 +371,9 @@ def inspect_info(record):
         "ConnectionInfo": {"PodmanSocket": {"Path": os.path.join(data_dir(), "podman.sock")}},
         "Created": go_time(record["created"]),
         "Image": {
-            "IgnitionFilePath": {"Path": os.path.join(config_dir(), name + ".ign")},
+            # Where podman keeps its copy of the Ignition (the fake's copy is in the state dir).
+            "IgnitionFilePath": {"Path": record.get("ignition")
+                                 or os.path.join(config_dir(), name + ".ign")},
             "ImageStream": record["image_stream"],
             "ImagePath": {"Path": os.path.join(data_dir(), f"{name}_{IMAGE_FILE}")},
         },
