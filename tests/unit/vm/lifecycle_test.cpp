@@ -532,6 +532,31 @@ TEST(VmInit, ADryRunPlansEverythingAndChangesNothing) {
   EXPECT_FALSE(std::filesystem::exists(s.devx_home() / "vm" / "ignition"));
 }
 
+TEST(VmInit, LimaAndColimaPickTheVmTypeOfThePlatform) {
+  VmScratch s;
+  s.install({"limactl", "colima"});
+  auto context = s.context({}, true);
+  s.runner().on({"limactl", "list"}, 0, "");
+  s.runner().on({"colima", "list"}, 0, "");
+  s.runner().forbid_mutations();
+  const auto first_argv = [&](const std::string& provider, const std::string& platform) {
+    auto o = init_options(provider);
+    o.vm.platform = platform;
+    o.ssh_authorized_keys = {"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtest a"};
+    const auto doc = parse(run(start_vm_init(*context, o)));
+    std::string argv;
+    for (const auto& w : doc.at("actions").at(0).at("argv").as_array())
+      argv += std::string(w.as_string()) + " ";
+    return argv;
+  };
+  EXPECT_NE(first_argv("lima", "linux").find("--vm-type=qemu --mount-type=9p"), std::string::npos);
+  EXPECT_NE(first_argv("lima", "darwin").find("--vm-type=vz --mount-type=virtiofs"),
+            std::string::npos);
+  EXPECT_NE(first_argv("colima", "linux").find("--vm-type=qemu"), std::string::npos);
+  EXPECT_NE(first_argv("colima", "darwin").find("--vm-type=vz --mount-type=virtiofs"),
+            std::string::npos);
+}
+
 // ---- teardown -------------------------------------------------------------------------------
 
 void record_with_attachments(Context& context) {
