@@ -16,19 +16,19 @@ constexpr char kUpperHex[] = "0123456789ABCDEF";
 constexpr char kBase64Alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-bool kept_by_path_escape(unsigned char c) {
+// RFC 2396 "unreserved": alphanumerics and the marks - _ . ! ~ * ' ( ).
+bool unreserved(unsigned char c) {
   if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
     case '-':
     case '_':
     case '.':
+    case '!':
     case '~':
-    case '$':
-    case '&':
-    case '+':
-    case ':':
-    case '=':
-    case '@':
+    case '*':
+    case '\'':
+    case '(':
+    case ')':
       return true;
     default:
       return false;
@@ -53,12 +53,12 @@ int base64_value(char c) {
 
 }  // namespace
 
-std::string path_escape(std::string_view bytes) {
+std::string dataurl_escape(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size() * 3 / 2);
   for (const char ch : bytes) {
     const auto c = static_cast<unsigned char>(ch);
-    if (kept_by_path_escape(c)) {
+    if (unreserved(c)) {
       out += ch;
     } else {
       out += '%';
@@ -189,7 +189,7 @@ std::string gzip_decompress(std::string_view bytes, std::size_t limit) {
 DataUrl make_data_url(std::string_view contents, bool declared_compression) {
   DataUrl result;
   if (!declared_compression) result.compression = "";
-  std::string opaque = "," + path_escape(contents);
+  std::string opaque = "," + dataurl_escape(contents);
   std::string b64 = ";base64," + base64_encode(contents);
   if (b64.size() < opaque.size()) opaque = std::move(b64);
   if (!declared_compression) {

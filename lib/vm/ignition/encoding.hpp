@@ -7,9 +7,10 @@
 
 namespace devx::ignition {
 
-// Go's url.PathEscape: everything but [A-Za-z0-9-_.~$&+:=@] becomes %XX (uppercase hex).
-std::string path_escape(std::string_view bytes);
-// Inverse of path_escape (any %XX); nullopt for a malformed escape.
+// The escaping of Butane's data URLs (vincent-petithory/dataurl v1.0.0 Escape): RFC 2396
+// unreserved bytes [A-Za-z0-9-_.!~*'()] are kept, everything else becomes %XX (uppercase hex).
+std::string dataurl_escape(std::string_view bytes);
+// Inverse of dataurl_escape (any %XX); nullopt for a malformed escape.
 std::optional<std::string> percent_unescape(std::string_view text);
 
 // Standard alphabet with padding (Go's base64.StdEncoding).
@@ -28,7 +29,7 @@ struct DataUrl {
   std::string source;                      // "data:,…" or "data:;base64,…"
   std::optional<std::string> compression;  // "" or "gzip"; nullopt when the user declared one
 };
-// Butane's MakeDataURL: the shortest of "data:,<escaped>" and "data:;base64,<b64>", then
+// Butane's MakeDataURL: the shorter of "data:,<escaped>" and "data:;base64,<b64>", then
 // "data:;base64,<b64(gzip -9)>" with compression "gzip" if that is shorter by more than
 // len("gzip"). `declared_compression` true means the user set `compression:` (contents already
 // compressed): no further compression, and the compression field is left as declared.
