@@ -141,9 +141,6 @@ class Init {
     const auto& p = *r_.provider;
     if (!p.creates_vm()) return adopt_engine(plan);
 
-    if (state_.exists)
-      step("remove the existing VM",
-           [&] { plan.command("remove existing VM " + t.name, p.remove_argv(t.name)); });
     std::optional<std::string> machine_key;
     const fs::path home = env_value(context_, "HOME");
     if (const auto identity = p.login_identity(home, t.name))
@@ -156,6 +153,10 @@ class Init {
     DevMachineConfig config;
     step("compile the dev machine configuration", [&] { config = compile(machine_key); });
     const std::string ignition_mode = p.takes_ignition_at_creation() ? "at-creation" : "replayed";
+    // Only now that the new configuration compiled is the old VM replaced.
+    if (state_.exists)
+      step("remove the existing VM",
+           [&] { plan.command("remove existing VM " + t.name, p.remove_argv(t.name)); });
 
     step("create", [&] {
       const vm::MachineSizes sizes{options_.cpus, options_.memory_mb, options_.disk_gb};
