@@ -146,16 +146,6 @@ bool confirm_library_prompt(Output& out, const devx::Error& error) {
   return true;
 }
 
-std::string with_confirmation(Output& out, bool assume_yes,
-                              const std::function<std::string(bool assume_yes)>& attempt) {
-  try {
-    return attempt(assume_yes);
-  } catch (const devx::Error& e) {
-    if (assume_yes || !confirm_library_prompt(out, e)) throw;
-  }
-  return attempt(true);
-}
-
 std::string run_in_foreground(Cli& cli, Output& out, devx::Operation op, std::string_view label,
                               bool json_lines,
                               std::function<std::string(const devx::Event&)> on_state) {

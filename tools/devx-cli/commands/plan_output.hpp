@@ -49,11 +49,6 @@ boost::json::object error_details(const devx::Error& error);
 // rethrows it).
 bool confirm_library_prompt(Output& out, const devx::Error& error);
 
-// Runs `attempt(assume_yes)`: first with `assume_yes` as given (-y), then, when the library asks
-// for a confirmation that the user grants, once more with true.
-std::string with_confirmation(Output& out, bool assume_yes,
-                              const std::function<std::string(bool assume_yes)>& attempt);
-
 // Waits for `op` in the foreground: Ctrl-C / SIGTERM cancel it. Progress, warnings and logs go to
 // stderr prefixed by `label`; with `json_lines` every event is a JSON line on stdout instead.
 // `on_state` (optional) renders state events in human mode. Returns the result document or

@@ -499,10 +499,6 @@ int run_ignition(Output& out, const VmFlags& vm_flags, const IgnitionFlags& flag
     if (values.hostname.empty()) values.hostname = target.name;
     values.runtime = target.runtime == "docker" ? "docker" : "podman";
   }
-  if (values.ssh_authorized_keys.empty()) {
-    out.status(out.paint(Style::yellow, "warning:") +
-               " no --ssh-key: the core user gets no authorized key");
-  }
   const auto config = devx::dev_machine_config(values);
   out.diagnostics(diagnostic_lines(config.output.warnings));
   if (out.json()) {
@@ -623,7 +619,8 @@ void add_vm_commands(CLI::App& app, Cli& cli) {
   auto ignition = std::make_shared<IgnitionFlags>();
   auto* g = sub("ignition", "Print the VM's built-in Ignition config (no tunnel or mesh secrets)");
   g->add_option("--hostname", ignition->hostname, "the VM's hostname (default: the VM name)");
-  g->add_option("--ssh-key", ignition->ssh_keys, "public key FILE for the core user (repeatable)");
+  g->add_option("--ssh-key", ignition->ssh_keys, "public key FILE for the core user (repeatable)")
+      ->required();
   g->callback([&cli, vm_flags, ignition] {
     cli.action = [vm_flags, ignition](Output& out) {
       return run_ignition(out, *vm_flags, *ignition);
