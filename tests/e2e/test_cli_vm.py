@@ -187,6 +187,21 @@ def test_podman_init_with_the_real_podman_ignition_rules(devx):
     assert machine_key in [" ".join(k.split()[:2]) for k in core["sshAuthorizedKeys"]]
 
 
+def test_commands_without_a_name_act_on_the_vm_init_recorded(devx):
+    init = devx("vm", "--provider", "podman", "init", "--name", "custom-vm", "--ssh-key", devx.key)
+    assert init.code == 0, init.stderr
+    devx.fake.clear_calls()
+    for verb in (["sleep"], ["resize", "--cpus", "3"], ["start"], ["stop"]):
+        result = devx("vm", "--provider", "podman", *verb)
+        assert result.code == 0, (verb, result.stderr)
+    status = devx("vm", "--provider", "podman", "--json", "status").json()["vm"]
+    assert (status["name"], status["cpus"]) == ("custom-vm", 3)
+    acted_on = {c[-1] for c in mutating_calls(devx.fake)}
+    assert acted_on == {"custom-vm"}, devx.fake.calls()
+    from_env = devx("vm", "--provider", "podman", "--json", "status", DEVX_VM_NAME="env-vm")
+    assert from_env.json()["vm"]["name"] == "env-vm"
+
+
 def test_init_on_an_existing_vm_reports_it_and_changes_nothing(devx):
     assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
     devx.fake.clear_calls()
@@ -198,17 +213,16 @@ def test_init_on_an_existing_vm_reports_it_and_changes_nothing(devx):
 
 def test_recreate_needs_confirmation_and_yes_recreates(devx):
     assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
-    created = devx.fake.state_data()["podman"]["machines"][VM]["created"]
+    machine_id = devx.fake.state_data()["podman"]["machines"][VM]["id"]
     devx.fake.clear_calls()
     refused = devx.vm("podman", "init", "--recreate", "--ssh-key", devx.key)
     assert refused.code == 16, refused.stderr
     assert mutating_calls(devx.fake) == []
-    time.sleep(1.1)  # the record's creation time has a resolution of one second
     recreated = devx.vm("podman", "-y", "init", "--recreate", "--ssh-key", devx.key)
     assert recreated.code == 0, recreated.stderr
     verbs = [c[2] for c in mutating_calls(devx.fake) if c[1] == "machine"]
     assert verbs.index("rm") < verbs.index("init")
-    assert devx.fake.state_data()["podman"]["machines"][VM]["created"] != created
+    assert devx.fake.state_data()["podman"]["machines"][VM]["id"] != machine_id
 
 
 def test_recreate_on_a_terminal_asks_and_goes_ahead_on_yes(devx):
@@ -344,6 +358,9 @@ def test_lima_and_colima_lifecycle(devx_sandboxed, provider, tool):
     assert init.code == 0, init.stderr
     assert devx.status(provider)["vm"]["state"] == "running"
     assert_replayed(devx, compiled_ignition(devx))
+    words = devx.vm(provider, "ssh", "--", "printf", "%s|", "a  b", "c")
+    assert (words.code, words.stdout) == (0, "a  b|c|"), words.stderr
+    assert devx.vm(provider, "ssh", "--", "sh", "-c", "exit 4").code == 4
     assert devx.vm(provider, "stop").code == 0
     assert devx.status(provider)["vm"]["state"] == "stopped"
     assert devx.vm(provider, "start").code == 0

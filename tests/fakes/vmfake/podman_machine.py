@@ -126,7 +126,8 @@ def cmd_init(args):
         print("Extracting compressed file")
         port = 40000 + secrets.randbelow(20000)
         record = {
-            "name": name, "created": now_rfc3339(), "last_up": "", "running": False,
+            "name": name, "id": secrets.token_hex(8), "created": now_rfc3339(), "last_up": "",
+            "running": False,
             "cpus": cpus, "memory": memory, "disk": disk,
             "rootful": bool(options.get("rootful")), "username": options.get("username", "core"),
             "port": port, "image_stream": "custom" if options.get("image") else "testing",
