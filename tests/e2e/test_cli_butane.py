@@ -2,8 +2,11 @@
 byte what the library's golden files hold, 0600 output files, and diagnostics as
 `file:line:col: error: message` with exit 4."""
 import json
+import shutil
 import stat
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "data" / "butane"
@@ -200,3 +203,17 @@ def test_vm_ignition_refuses_a_private_key_and_a_bad_hostname(devx, tmp_path):
     bad = devx("vm", "ignition", "--hostname", "bad host\nname", "--ssh-key", key_file)
     assert bad.code == 2
     assert bad.stdout == ""
+
+
+@pytest.mark.skipif(not (shutil.which("podman") or shutil.which("docker")),
+                    reason="the host provider needs podman or docker on this machine")
+def test_vm_group_options_may_follow_the_subcommand(devx, tmp_path):
+    key_file = tmp_path / "id.pub"
+    key_file.write_text(KEY + "\n")
+    before = devx("vm", "--provider", "host", "--name", "e2e-vm", "ignition", "--ssh-key", key_file)
+    after = devx("vm", "ignition", "--ssh-key", key_file, "--provider", "host", "--name", "e2e-vm")
+    assert before.code == 0, before.stderr
+    assert after.code == 0, after.stderr
+    assert before.stdout == after.stdout
+    files = {f["path"]: f for f in json.loads(after.stdout)["storage"]["files"]}
+    assert files["/etc/hostname"]["contents"]["source"] == "data:,e2e-vm%0A"

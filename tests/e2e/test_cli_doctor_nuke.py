@@ -195,6 +195,44 @@ def test_doctor_install_with_yes_runs_the_plan(devx, shims, tmp_path):
     assert installs and "podman" in installs[0]
 
 
+def test_doctor_install_on_a_terminal_shows_the_plan_asks_and_streams_the_output(devx_bin,
+                                                                                 shims, tmp_path):
+    log = tmp_path / "apt-get.log"
+    shim(shims, "apt-get", f"""echo "$*" >> "{log}"
+if [ "$1" = "--version" ]; then echo "apt 2.6.1 (amd64)"; exit 0; fi
+echo "Setting up $3 (4.3.1+ds1-8) ..."
+exit 0
+""")
+    shim(shims, "sudo", 'exec "$@"\n')
+    env = {**os.environ, **doctor_env(shims, tmp_path), "NO_COLOR": "1",
+           "DEVX_HOME": str(tmp_path / "devx-home")}
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(devx_bin), "doctor", "install", "--area", "vm"], cwd=tmp_path,
+                            stdin=slave, stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    seen = b""
+    while b"[y/N]" not in seen:
+        ready, _, _ = select.select([master], [], [], 30)
+        assert ready, f"no question asked; saw {seen!r}"
+        seen += os.read(master, 4096)
+    assert b"would run: apt-get install -y podman" in seen  # the plan comes first
+    assert not any(c.startswith("install") for c in log.read_text().splitlines())
+    os.write(master, b"y\n")
+    while proc.poll() is None or select.select([master], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(timeout=60) == 0
+    os.close(master)
+    assert b"Setting up podman" in seen  # the package manager's output, streamed
+    assert b"installed: podman" in seen
+    assert any(c.startswith("install -y podman") for c in log.read_text().splitlines())
+
+
 # ---- nuke ----
 
 def git(cwd, *args):

@@ -267,7 +267,12 @@ int run_install(Cli& cli, Output& out, const DoctorFlags& flags) {
   }
   std::vector<std::string> installed;
   for (const auto& step : result.at("steps").as_array()) {
-    for (auto& tool : strings(step, "tools")) installed.push_back(std::move(tool));
+    for (auto& tool : strings(step, "tools")) {
+      // `apt-get update` names the tools it prepares for, like the install step after it.
+      if (std::find(installed.begin(), installed.end(), tool) == installed.end()) {
+        installed.push_back(std::move(tool));
+      }
+    }
   }
   out.status(out.paint(Style::green, "✓") + " installed: " + join(installed, ", "));
   return 0;
