@@ -37,13 +37,19 @@ const needsFake = fakePodmanPresent()
   ? {}
   : { skip: `the fake podman ${FAKE_PODMAN} does not exist yet` };
 
+// One context per kind for the whole file (closed at the end): every native handle the process
+// still holds when it exits is finalized during V8's teardown, so the file keeps few of them.
+const contexts = new Map();
+test.after(() => {
+  for (const context of contexts.values()) context.close();
+});
+
 function withContext(options, body) {
-  const context = new devx.Context({ devxHome: path.join(tmpDir(), 'devx-home'), ...options });
-  try {
-    return body(context);
-  } finally {
-    context.close();
+  const key = JSON.stringify(options);
+  if (!contexts.has(key)) {
+    contexts.set(key, new devx.Context({ devxHome: path.join(tmpDir(), 'devx-home'), ...options }));
   }
+  return body(contexts.get(key));
 }
 
 // An environment with the fake podman first on PATH (in a directory of its own) and one machine,
@@ -232,17 +238,14 @@ test('vm.teardown without assumeYes asks (PromptRequiredError)', needsFake, () =
 });
 
 test('vm.sleepWatch runs until closed', async () => {
-  const context = new devx.Context({ devxHome: path.join(tmpDir(), 'devx-home') });
-  try {
+  await withContext({}, async (context) => {
     const watch = devx.vm.sleepWatch(context, { provider: 'host', intervalS: 1 });
     assert.ok(watch instanceof devx.VmSleepWatch);
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(watch.done, false);
     await watch.close();
     assert.equal(watch.done, true);
-  } finally {
-    context.close();
-  }
+  });
 });
 
 // ---- doctor and nuke -------------------------------------------------------------------------

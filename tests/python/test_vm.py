@@ -46,9 +46,16 @@ def check_schema(name: str, document: Any) -> None:
     schemas = {p.name: json.loads(p.read_text()) for p in SCHEMAS.glob("*.json")}
     schema = schemas[name]
     # The schemas refer to each other by $id (diagnostics.schema.json#/$defs/diagnostic, …).
-    resolver = jsonschema.RefResolver(base_uri=schema["$id"], referrer=schema,
-                                      store={s["$id"]: s for s in schemas.values()})
-    jsonschema.Draft202012Validator(schema, resolver=resolver).validate(document)
+    try:
+        from referencing import Registry, Resource
+    except ImportError:  # jsonschema < 4.18
+        resolver = jsonschema.RefResolver(base_uri=schema["$id"], referrer=schema,
+                                          store={s["$id"]: s for s in schemas.values()})
+        jsonschema.Draft202012Validator(schema, resolver=resolver).validate(document)
+        return
+    registry = Registry().with_resources(
+        (s["$id"], Resource.from_contents(s)) for s in schemas.values())
+    jsonschema.Draft202012Validator(schema, registry=registry).validate(document)
 
 
 def ignition_validate(tmp_path: Path, ignition: str) -> None:
