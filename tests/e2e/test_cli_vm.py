@@ -351,7 +351,8 @@ def test_ignition_output_passes_ignition_validate(devx, tmp_path):
 
 def test_init_refuses_a_private_key_before_touching_anything(devx, tmp_path):
     private = tmp_path / "id_test"
-    private.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nxx\n-----END OPENSSH PRIVATE KEY-----\n")
+    private.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nxx\n"
+                       "-----END OPENSSH PRIVATE KEY-----\n")
     result = devx.vm("podman", "init", "--ssh-key", private)
     assert result.code == 2 and "private key" in result.stderr
     assert devx.fake.calls() == []

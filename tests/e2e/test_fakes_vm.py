@@ -154,6 +154,8 @@ def test_podman_list_json_and_the_starred_default_in_templates(fake):
     names = fake.run("podman", "machine", "list", "--format", "{{.Name}}").stdout.split()
     assert names == ["devx-dev*", "other"]
     assert fake.run("podman", "machine", "list", "-q").stdout.split() == ["devx-dev", "other"]
+    table = fake.run("podman", "machine", "list", "--format", "table {{.Name}}\\t{{.Running}}")
+    assert table.stdout.split("\n")[:2] == ["NAME       RUNNING", "devx-dev*  false"]
 
 
 def test_podman_rm_of_a_running_machine_needs_force(fake):
@@ -428,7 +430,8 @@ def test_docker_info_when_the_engine_is_down(fake):
 
 
 def test_docker_contexts(fake):
-    names = [c["Name"] for c in fake.run("docker", "context", "ls", "--format", "json").json_lines()]
+    listed = fake.run("docker", "context", "ls", "--format", "json").json_lines()
+    names = [c["Name"] for c in listed]
     assert names == ["default", "desktop-linux"]
     assert fake.run("docker", "context", "use", "desktop-linux").code == 0
     assert fake.run("docker", "context", "show").stdout == "desktop-linux\n"

@@ -50,7 +50,8 @@ class State:
     """state.json under $FAKE_VM_STATE, read and written under an exclusive flock.
 
     Use as `with State() as st:`; st.data is saved on a clean exit of the block (also when the block
-    raises Exit, which is how the tools fail after having changed something, like a failed start)."""
+    raises Exit, which is how the tools fail after having changed something, like a failed
+    start)."""
 
     def __init__(self):
         root = os.environ.get("FAKE_VM_STATE")
@@ -178,15 +179,15 @@ def _lookup(obj, path):
     return value
 
 
-def _go_str(value):
+def go_str(value):
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return "<nil>"
     if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{_go_str(v)}" for k, v in sorted(value.items())) + "]"
+        return "map[" + " ".join(f"{k}:{go_str(v)}" for k, v in sorted(value.items())) + "]"
     if isinstance(value, list):
-        return "[" + " ".join(_go_str(v) for v in value) + "]"
+        return "[" + " ".join(go_str(v) for v in value) + "]"
     return str(value)
 
 
@@ -200,10 +201,10 @@ def render_template(fmt, obj):
         if len(words) == 2 and words[0] == "json":
             return go_json_compact(_lookup(obj, words[1][1:] if words[1] != "." else ""))
         if len(words) == 2 and words[0] in ("upper", "lower"):
-            text = _go_str(_lookup(obj, words[1][1:]))
+            text = go_str(_lookup(obj, words[1][1:]))
             return text.upper() if words[0] == "upper" else text.lower()
         if len(words) == 1 and words[0].startswith("."):
-            return _go_str(_lookup(obj, words[0][1:]))
+            return go_str(_lookup(obj, words[0][1:]))
         raise Exit(125, f'Error: template: list:1: function "{words[0]}" not defined')
 
     return _ACTION.sub(action, unescape_format(fmt))

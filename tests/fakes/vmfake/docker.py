@@ -10,7 +10,8 @@ import os
 import sys
 
 from . import sandbox
-from .common import REPO_DIR, Exit, State, find_real_binary, go_json_compact, render_template, should_fail
+from .common import (REPO_DIR, Exit, State, find_real_binary, go_json_compact, render_template,
+                     should_fail)
 
 CLIENT_VERSION = "24.0.7"
 BUILD = "afdd53b"
@@ -143,7 +144,8 @@ def cmd_context(args):
                 print("NAME            DESCRIPTION                               DOCKER ENDPOINT")
                 for ctx in known:
                     star = " *" if ctx["Name"] == section["context"] else ""
-                    print(f"{ctx['Name'] + star:<16}{ctx['Description']:<42}{ctx['DockerEndpoint']}")
+                    print(f"{ctx['Name'] + star:<16}{ctx['Description']:<42}"
+                          f"{ctx['DockerEndpoint']}")
             return 0
         if sub == "show":
             print(section["context"])

@@ -71,8 +71,8 @@ def apply_yq(config, expression):
     for clause in expression.split("|"):
         match = re.fullmatch(r'\s*((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*=\s*(.+?)\s*', clause)
         if not match:
-            raise logfmt.fatal(f"failed to evaluate yq expression {expression!r}: '{clause.strip()}'"
-                               " is not an assignment like .cpus = 4")
+            raise logfmt.fatal(f"failed to evaluate yq expression {expression!r}: "
+                               f"'{clause.strip()}' is not an assignment like .cpus = 4")
         path, raw = match.group(1).split(".")[1:], match.group(2)
         try:
             value = json.loads(raw)

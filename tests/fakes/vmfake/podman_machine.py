@@ -21,8 +21,8 @@ import secrets
 import sys
 
 from . import sandbox
-from .common import (Exit, State, find_real_binary, go_time, human_ago, human_size, now_rfc3339,
-                     parse_flags, read_state, render_template, should_fail)
+from .common import (Exit, State, find_real_binary, go_str, go_time, human_ago, human_size,
+                     now_rfc3339, parse_flags, read_state, render_template, should_fail)
 
 DEFAULT_MACHINE = "podman-machine-default"
 MAX_NAME = 30
@@ -118,8 +118,9 @@ def cmd_init(args):
         if name in section["machines"]:
             raise Exit(125, f"Error: {name}: VM already exists")
         if should_fail(st.data, "podman", "init"):
-            raise Exit(125, 'Error: Get "https://builds.coreos.fedoraproject.org/streams/testing'
-                            '.json": dial tcp: lookup builds.coreos.fedoraproject.org: no such host')
+            raise Exit(125, 'Error: Get "https://builds.coreos.fedoraproject.org/streams/'
+                            'testing.json": dial tcp: lookup builds.coreos.fedoraproject.org: '
+                            'no such host')
         if options.get("volume_driver") not in (None, "", "virtfs"):
             raise Exit(125, f"Error: unknown volume driver: {options['volume_driver']}")
         print(f"Downloading VM image: {IMAGE_FILE}.xz: done")
@@ -235,7 +236,8 @@ def start_machine(st, name):
         sandbox.stop(name)
         raise Exit(125, "Error: fake podman: the VM never reported ready: the Ignition config "
                         "handed over with --ignition-path has no enabled unit writing \"Ready\" "
-                        "to /dev/vport1p1 (real podman 4.3 waits at \"Waiting for VM ...\" forever)")
+                        "to /dev/vport1p1 (real podman 4.3 waits at \"Waiting for VM ...\" "
+                        "forever)")
     record["running"] = True
     record["last_up"] = now_rfc3339()
     print(f"API forwarding listening on: /run/user/1000/podman/{name}-api.sock")
@@ -462,7 +464,12 @@ def cmd_list(args):
     columns = [("NAME", "Name"), ("VM TYPE", "VMType"), ("CREATED", "Created"),
                ("LAST UP", "LastUp"), ("CPUS", "CPUs"), ("MEMORY", "Memory"),
                ("DISK SIZE", "DiskSize")]
-    table = [[str(row[key]) for _, key in columns] for row in rows]
+    if fmt.startswith("table "):
+        # `table {{.Name}}\t{{.Running}}`: the listed fields, headed by podman's titles.
+        titles = dict((key, title) for title, key in columns)
+        fields = re.findall(r"{{\s*\.(\w+)\s*}}", fmt)
+        columns = [(titles.get(key, key.upper()), key) for key in fields]
+    table = [[go_str(row[key]) for _, key in columns] for row in rows]
     if not options.get("noheading"):
         table.insert(0, [title for title, _ in columns])
     widths = [max([len(line[i]) for line in table] + [0]) for i in range(len(columns))]
@@ -561,7 +568,8 @@ def cmd_connection(args):
         else:
             print("Name  URI  Identity  Default")
             for row in rows:
-                print(f"{row['Name']}  {row['URI']}  {row['Identity']}  {str(row['Default']).lower()}")
+                print(f"{row['Name']}  {row['URI']}  {row['Identity']}  "
+                      f"{go_str(row['Default'])}")
         return 0
     raise Exit(125, f"Error: unrecognized command `podman system connection {sub}`\n"
                     "Try 'podman system connection --help' for more information")
