@@ -12,9 +12,8 @@
  *    typed DevxError subclass; the devx_error_t is freed here.
  *  - strings returned by the library (devx_owned_str) become JS strings and are freed with
  *    devx_string_free here.
- *  - handles (context, project, op, session) come back as SWIG pointer objects that JS must
- *    free explicitly (context_free, project_free, op_free, session_free): SWIG does not own
- *    them.
+ *  - handles (context, project, op, session) come back as opaque External values (typemaps
+ *    below) that JS must free explicitly (context_free, project_free, op_free, session_free).
  */
 %module devx_native
 
@@ -38,6 +37,34 @@ typedef char devx_owned_str;
 typedef char devx_owned_str;
 
 /* ---- typemaps ---------------------------------------------------------------------------- */
+
+/* Handles travel to JS as v8::External values, not SWIG pointer proxies. A proxy is finalized by
+ * a weak callback that calls into the current isolate; callbacks still pending when Node tears
+ * the isolate down at exit run without one and crash the process (SWIG 4.1 with Node 20:
+ * SWIGV8_Proxy_DefaultDtor -> AdjustAmountOfExternalAllocatedMemory on a null isolate). An
+ * External has no finalizer, and lib/index.js frees every handle explicitly. NULL is JS null. */
+%define DEVX_HANDLE(TYPE)
+%typemap(out) TYPE * {
+  if ($1) {
+    $result = v8::External::New(v8::Isolate::GetCurrent(), (void *)$1);
+  } else {
+    $result = SWIGV8_NULL();
+  }
+}
+%typemap(in) TYPE *, const TYPE * {
+  if ($input->IsExternal()) {
+    $1 = ($1_ltype)v8::Local<v8::External>::Cast($input)->Value();
+  } else if ($input->IsNull()) {
+    $1 = NULL;
+  } else {
+    SWIG_exception_fail(SWIG_TypeError, "in method '$symname', argument $argnum is not a devx handle");
+  }
+}
+%enddef
+DEVX_HANDLE(devx_context_t)
+DEVX_HANDLE(devx_project_t)
+DEVX_HANDLE(devx_op_t)
+DEVX_HANDLE(devx_session_t)
 
 %typemap(in, numinputs=0) devx_error_t **err (devx_error_t *tmp_err = NULL) {
   $1 = &tmp_err;
