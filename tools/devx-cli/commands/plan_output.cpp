@@ -146,6 +146,24 @@ bool confirm_library_prompt(Output& out, const devx::Error& error) {
   return true;
 }
 
+namespace {
+
+// A plan event of running work ("sleep") with what it runs: "sleep: run: podman machine stop dv".
+std::string executed_plan_text(const devx::Event& e) {
+  json::error_code ec;
+  const json::value plan = json::parse(e.data_json, ec);
+  if (ec) return e.message;
+  std::string text = e.message;
+  const std::string_view would = "would ";
+  for (const auto& line : plan_action_lines(plan)) {
+    text += (text == e.message ? ": " : "; ") +
+            (line.rfind(would, 0) == 0 ? line.substr(would.size()) : line);
+  }
+  return text;
+}
+
+}  // namespace
+
 std::string run_in_foreground(Cli& cli, Output& out, devx::Operation op, std::string_view label,
                               bool json_lines,
                               std::function<std::string(const devx::Event&)> on_state) {
@@ -171,6 +189,7 @@ std::string run_in_foreground(Cli& cli, Output& out, devx::Operation op, std::st
     }
     std::string text = e.message;
     if (e.type == devx::EventType::state && on_state) text = on_state(e);
+    if (e.type == devx::EventType::plan) text = executed_plan_text(e);
     if (text.empty()) return;
     if (e.type == devx::EventType::warning || e.level == devx::LogLevel::warn) {
       text = warning + " " + text;

@@ -10,7 +10,9 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
+#include <array>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -438,19 +440,26 @@ struct SleepWatchFlags {
 int run_sleep_watch(Cli& cli, Output& out, const VmFlags& vm_flags, const SleepWatchFlags& flags) {
   auto context = make_context(out.options());
   auto options = vm_options(out, vm_flags);
-  // Human output shows a line when the state or the container count changes, not every poll.
+  // Human output shows a line, with the time, when the state or the container count changes.
   auto last = std::make_shared<std::string>();
   auto on_state = [last](const devx::Event& e) -> std::string {
     json::error_code ec;
     const json::value data = json::parse(e.data_json, ec);
-    if (ec || !data.is_object()) return e.message;
-    const std::string state = json_text(data, "state");
-    const auto* containers = data.as_object().if_contains("containers");
-    const std::string count = containers != nullptr ? brief(*containers) : "?";
-    const std::string key = state + "/" + count;
-    if (key == *last) return {};
-    *last = key;
-    return state + " (" + count + (count == "1" ? " container running)" : " containers running)");
+    if (!ec && data.is_object()) {
+      const auto* containers = data.as_object().if_contains("containers");
+      const std::string key =
+          json_text(data, "state") + "/" + (containers != nullptr ? brief(*containers) : "");
+      if (key == *last) return {};
+      *last = key;
+    }
+    const std::time_t seconds = static_cast<std::time_t>(e.time_ms / 1000);
+    std::tm local{};
+    std::array<char, 16> clock{};
+    if (::localtime_r(&seconds, &local) == nullptr ||
+        std::strftime(clock.data(), clock.size(), "%H:%M:%S", &local) == 0) {
+      return e.message;
+    }
+    return std::string(clock.data()) + " " + e.message;
   };
   out.status("watching the VM every " + std::to_string(flags.interval_s) + " s; it sleeps after " +
              std::to_string(flags.idle_polls) + " idle polls in a row (Ctrl-C stops watching)");
