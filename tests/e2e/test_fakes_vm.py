@@ -375,8 +375,13 @@ def test_colima_status_exit_codes_and_already_running(fake):
     assert again.code == 0 and "already running, ignoring" in again.stderr
     assert fake.run("colima", "list", "--json").json_lines()[0]["cpus"] == 2
     fake.run("colima", "stop", "--profile", "p")
-    fake.run("colima", "start", "--profile", "p", "--cpu", "4")
+    stopped_again = fake.run("colima", "stop", "--profile", "p")
+    assert stopped_again.code == 0
+    fake.run("colima", "start", "--profile", "p")  # the saved --cpu 4 applies now
     assert fake.run("colima", "list", "--json").json_lines()[0]["cpus"] == 4
+    fake.run("colima", "stop", "--profile", "p")
+    fractional = fake.run("colima", "start", "--profile", "p", "--memory", "1.5")
+    assert fractional.code == 1 and "strconv.ParseInt" in fractional.stderr
 
 
 def test_colima_vz_needs_macos_and_delete_asks_without_force(fake):

@@ -1,9 +1,11 @@
 """`colima` 0.6.8: profiles (start/stop/delete/status/list/ssh) kept in state.json.
 
-Faithful details: the profile comes from `--profile N`/`-p N` or the first argument ("default"
-otherwise); `start` of a running profile only warns "already running, ignoring" (new --cpu/--memory
-apply after a stop); `status` exits 1 when the profile is not running; `delete` without -f asks
-on stdin; `list --json` is JSON Lines; memory and disk are GiB; vz needs macOS."""
+Faithful details (cmd/start.go, app/app.go): the profile comes from `--profile N`/`-p N` or the
+first argument ("default" otherwise); `start` saves the flags to the profile's config first, then
+only warns "already running, ignoring" when the VM runs — the saved sizes apply at the next start;
+`stop` of a stopped profile still logs and succeeds; `status` exits 1 unless running; `delete`
+without -f asks on stdin; `list --json` is JSON Lines; --cpu/--memory/--disk are integers (GiB);
+vz needs macOS."""
 import json
 import os
 import sys
@@ -58,11 +60,10 @@ def colima_home(profile):
 
 def integer(raw, flag):
     try:
-        value = float(raw)
+        return int(raw)
     except ValueError:
-        raise logfmt.fatal(f'invalid argument "{raw}" for "{flag}" flag: strconv.ParseFloat: '
+        raise logfmt.fatal(f'invalid argument "{raw}" for "{flag}" flag: strconv.ParseInt: '
                            f'parsing "{raw}": invalid syntax')
-    return int(value) if value == int(value) else value
 
 
 def cmd_start(args):
@@ -72,6 +73,12 @@ def cmd_start(args):
         records = profiles(st)
         record = records.get(name)
         if record and record["status"] == "Running":
+            # colima saved the flags to the profile's config before looking: they apply at the
+            # next start.
+            pending = record.setdefault("pending", {})
+            for key, flag in (("cpu", "--cpu"), ("memory", "--memory"), ("disk", "--disk")):
+                if key in options:
+                    pending[key] = integer(options[key], flag)
             logfmt.warning("already running, ignoring")
             return 0
         vm_type = options.get("vm_type", record["vm_type"] if record else "qemu")
@@ -87,6 +94,10 @@ def cmd_start(args):
                       "vm_type": vm_type, "arch": "x86_64",
                       "mount_type": options.get("mount_type",
                                                 "virtiofs" if vm_type == "vz" else "sshfs")}
+        pending = record.pop("pending", {}) if record else {}
+        for key in ("cpu", "memory", "disk"):
+            if key not in options and key in pending:
+                options[key] = str(pending[key])
         if "disk" in options:
             disk = integer(options["disk"], "--disk")
             if not first and disk < record["disk"]:
@@ -130,13 +141,12 @@ def cmd_stop(args):
         record = profiles(st).get(name)
         if record is None:
             raise logfmt.fatal(f"{display(name)} does not exist")
-        if record["status"] != "Running":
-            logfmt.info("not running")
-            return 0
-        if should_fail(st.data, "colima", "stop"):
-            raise logfmt.fatal("error stopping vm: error at 'stopping': exit status 1")
         logfmt.info(f"stopping {display(name)}")
-        sandbox.stop(name)
+        if should_fail(st.data, "colima", "stop"):
+            raise logfmt.fatal("error stopping vm: exit status 1")
+        if record["status"] == "Running":
+            logfmt.info("stopping ...", context=record["runtime"])
+            sandbox.stop(name)
         record["status"] = "Stopped"
         logfmt.info("done")
     return 0
@@ -173,6 +183,7 @@ def status_document(record):
             "arch": record["arch"], "runtime": record["runtime"],
             "mount_type": record["mount_type"],
             "docker_socket": f"unix://{colima_home(name)}/docker.sock",
+            "containerd_socket": f"unix://{colima_home(name)}/containerd.sock",
             "kubernetes": False, "cpu": record["cpus"],
             "memory": int(record["memory"] * GIB), "disk": int(record["disk"] * GIB)}
 
@@ -193,7 +204,12 @@ def cmd_status(args):
     logfmt.info(f"arch: {doc['arch']}")
     logfmt.info(f"runtime: {doc['runtime']}")
     logfmt.info(f"mountType: {doc['mount_type']}")
-    logfmt.info(f"socket: {doc['docker_socket']}")
+    logfmt.info(f"docker socket: {doc['docker_socket']}")
+    logfmt.info(f"containerd socket: {doc['containerd_socket']}")
+    if options.get("extended"):
+        logfmt.info(f"cpu: {doc['cpu']}")
+        logfmt.info(f"mem: {record['memory']}GiB")
+        logfmt.info(f"disk: {record['disk']}GiB")
     return 0
 
 
@@ -226,7 +242,7 @@ def cmd_ssh(args):
     data = read_state()
     record = data.get("colima", {}).get("profiles", {}).get(name)
     if record is None or record["status"] != "Running":
-        raise logfmt.fatal(f"{display(name)} is not running")
+        raise logfmt.fatal(f"{display(name)} not running")
     if should_fail(data, "colima", "ssh"):
         raise Exit(255, "ssh: connect to host 127.0.0.1 port 53122: Connection refused")
     sandbox.exec_command(name, rest, "ssh: connect to host 127.0.0.1 port 53122: "
