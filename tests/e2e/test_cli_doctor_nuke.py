@@ -280,7 +280,9 @@ def test_nuke_dry_run_lists_untracked_artifacts_and_protects_tracked_ones(devx, 
     human = devx("nuke", "--artifacts", "--dry-run", cwd=project, env=nuke_env)
     assert human.code == 0, human.stderr
     assert "node_modules" in human.stdout
-    assert "KiB" in human.stdout or " B" in human.stdout  # sizes are human-readable
+    # 2,500 bytes in base 1024 (base 1000 would say 2.5).
+    assert "2.4 KiB" in human.stdout
+    assert "Never removed:" in human.stdout and "build" in human.stdout
 
 
 def test_nuke_without_yes_and_without_a_terminal_exits_16_and_removes_nothing(devx, project,
