@@ -50,6 +50,11 @@ constexpr std::uintmax_t kLocalFileLimit = 64u << 20;
 
 struct BudgetExceeded {};
 
+// Errors quote paths and document text, which may be any bytes; error JSON must be valid UTF-8.
+[[noreturn]] void fail(ErrorCode code, const std::string& message, const std::string& hint = {}) {
+  throw Error(code, ignition::valid_utf8(message), ignition::valid_utf8(hint));
+}
+
 std::string_view yaml_kind(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Null:
@@ -267,7 +272,8 @@ struct UnitOut {
 
 class Compiler {
  public:
-  explicit Compiler(const ButaneOptions& options) : options_(options) {}
+  explicit Compiler(const ButaneOptions& options)
+      : options_(options), source_name_(ignition::valid_utf8(options.source_name)) {}
 
   ButaneOutput compile(std::string_view document) {
     YAML::Node root;
@@ -276,8 +282,10 @@ class Compiler {
     } catch (const YAML::Exception& e) {
       const int line = e.mark.is_null() ? 0 : e.mark.line + 1;
       const int column = e.mark.is_null() ? 0 : e.mark.column + 1;
-      diagnostics_.push_back(
-          {Severity::error, {options_.source_name, line, column}, "invalid YAML: " + e.msg, {}});
+      diagnostics_.push_back({Severity::error,
+                              {ignition::valid_utf8(options_.source_name), line, column},
+                              ignition::valid_utf8("invalid YAML: " + e.msg),
+                              {}});
       throw config_error(diagnostics_);
     }
     json::object config;
@@ -303,18 +311,21 @@ class Compiler {
   // --- diagnostics -------------------------------------------------------------------------
 
   SourceLocation where(const YAML::Node& node) const {
-    if (!node.IsDefined()) return {options_.source_name, 0, 0};
+    if (!node.IsDefined()) return {source_name_, 0, 0};
     const YAML::Mark mark = node.Mark();
-    if (mark.is_null()) return {options_.source_name, 0, 0};
-    return {options_.source_name, mark.line + 1, mark.column + 1};
+    if (mark.is_null()) return {source_name_, 0, 0};
+    return {source_name_, mark.line + 1, mark.column + 1};
   }
 
-  void error(const YAML::Node& at, std::string message, std::string hint = {}) {
-    diagnostics_.push_back({Severity::error, where(at), std::move(message), std::move(hint)});
+  // Messages quote the document, which may be any bytes; diagnostics are JSON, so valid UTF-8.
+  void error(const YAML::Node& at, const std::string& message, const std::string& hint = {}) {
+    diagnostics_.push_back(
+        {Severity::error, where(at), ignition::valid_utf8(message), ignition::valid_utf8(hint)});
   }
 
-  void warning(const YAML::Node& at, std::string message, std::string hint = {}) {
-    diagnostics_.push_back({Severity::warning, where(at), std::move(message), std::move(hint)});
+  void warning(const YAML::Node& at, const std::string& message, const std::string& hint = {}) {
+    diagnostics_.push_back(
+        {Severity::warning, where(at), ignition::valid_utf8(message), ignition::valid_utf8(hint)});
   }
 
   // Strict mode makes warnings fatal (butane --strict); any error aborts with all diagnostics.
@@ -333,11 +344,10 @@ class Compiler {
   [[noreturn]] void unsupported(const YAML::Node& at, const std::string& what,
                                 const std::string& hint) {
     const SourceLocation location = where(at);
-    throw Error(ErrorCode::unsupported,
-                location.file + ":" + std::to_string(location.line) + ":" +
-                    std::to_string(location.column) + ": " + what +
-                    " is not supported by devx's compiler",
-                hint);
+    fail(ErrorCode::unsupported,
+         location.file + ":" + std::to_string(location.line) + ":" +
+             std::to_string(location.column) + ": " + what + " is not supported by devx's compiler",
+         hint);
   }
 
   void count_node() {
@@ -604,9 +614,9 @@ class Compiler {
       std::error_code ec;
       fs::path canonical = fs::canonical(options_.files_dir, ec);
       if (ec || !fs::is_directory(canonical, ec))
-        throw Error(ErrorCode::io,
-                    "files directory " + options_.files_dir.string() + " is not a directory",
-                    "pass an existing directory as --files-dir");
+        fail(ErrorCode::io,
+             "files directory " + options_.files_dir.string() + " is not a directory",
+             "pass an existing directory as --files-dir");
       canonical_files_dir_ = canonical;
     }
     return canonical_files_dir_;
@@ -632,11 +642,11 @@ class Compiler {
     const fs::path real = fs::canonical(joined, ec);
     if (ec) {
       const SourceLocation location = where(at);
-      throw Error(ErrorCode::io,
-                  location.file + ":" + std::to_string(location.line) + ":" +
-                      std::to_string(location.column) + ": " + what + ": cannot read local '" +
-                      relative + "': " + ec.message(),
-                  "local paths are relative to the files directory " + base->string());
+      fail(ErrorCode::io,
+           location.file + ":" + std::to_string(location.line) + ":" +
+               std::to_string(location.column) + ": " + what + ": cannot read local '" + relative +
+               "': " + ec.message(),
+           "local paths are relative to the files directory " + base->string());
     }
     if (!within(real, *base)) {
       error(at, what + ": local path '" + relative +
@@ -659,15 +669,14 @@ class Compiler {
                                std::to_string(location.column) + ": " + what + ": ";
     std::error_code ec;
     if (!fs::is_regular_file(path, ec))
-      throw Error(ErrorCode::io, prefix + path.string() + " is not a regular file");
+      fail(ErrorCode::io, prefix + path.string() + " is not a regular file");
     const std::uintmax_t size = fs::file_size(path, ec);
     if (ec || size > kLocalFileLimit)
-      throw Error(ErrorCode::io, prefix + path.string() + " is larger than " +
-                                     std::to_string(kLocalFileLimit >> 20) + " MiB");
+      fail(ErrorCode::io, prefix + path.string() + " is larger than " +
+                              std::to_string(kLocalFileLimit >> 20) + " MiB");
     std::ifstream in(path, std::ios::binary);
     std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in.good() && !in.eof())
-      throw Error(ErrorCode::io, prefix + "cannot read " + path.string());
+    if (!in.good() && !in.eof()) fail(ErrorCode::io, prefix + "cannot read " + path.string());
     return contents;
   }
 
@@ -746,12 +755,12 @@ class Compiler {
     }
     const bool known_variant = *variant == "fcos";
     const SourceLocation location = where(known_variant ? version_node : variant_node);
-    throw Error(ErrorCode::unsupported,
-                location.file + ":" + std::to_string(location.line) + ":" +
-                    std::to_string(location.column) + ": " +
-                    (known_variant ? "unsupported version " + *version + " of variant fcos"
-                                   : "unsupported variant '" + *variant + "'"),
-                "supported: " + supported);
+    fail(ErrorCode::unsupported,
+         location.file + ":" + std::to_string(location.line) + ":" +
+             std::to_string(location.column) + ": " +
+             (known_variant ? "unsupported version " + *version + " of variant fcos"
+                            : "unsupported variant '" + *variant + "'"),
+         "supported: " + supported);
   }
 
   json::object translate_ignition(const Field* field) {
@@ -1278,8 +1287,7 @@ class Compiler {
       count_node();
       entries.push_back(*it);
     }
-    if (ec)
-      throw Error(ErrorCode::io, what + ": cannot list " + dir.string() + ": " + ec.message());
+    if (ec) fail(ErrorCode::io, what + ": cannot list " + dir.string() + ": " + ec.message());
     std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
       return a.path().filename().string() < b.path().filename().string();
     });
@@ -1530,6 +1538,7 @@ class Compiler {
   }
 
   const ButaneOptions& options_;
+  const std::string source_name_;
   std::vector<Diagnostic> diagnostics_;
   const SpecVersion* spec_ = nullptr;
   std::size_t visited_ = 0;

@@ -4,6 +4,8 @@
 #include <devx/error.hpp>
 #include <devx/ignition.hpp>
 
+#include "vm/ignition/go_json.hpp"
+
 #include <yaml-cpp/yaml.h>
 #include <boost/json.hpp>
 

@@ -158,6 +158,27 @@ void write_value(std::string& out, const json::value& value, bool indent, int de
 
 }  // namespace
 
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      out += text[i++];
+      continue;
+    }
+    std::uint32_t rune = 0;
+    const std::size_t length = utf8_sequence_length(text, i, rune);
+    if (length == 0) {
+      out += "\xef\xbf\xbd";
+      ++i;
+      continue;
+    }
+    out.append(text.substr(i, length));
+    i += length;
+  }
+  return out;
+}
+
 std::string go_marshal(const json::value& value, bool indent) {
   std::string out;
   write_value(out, value, indent, 0);

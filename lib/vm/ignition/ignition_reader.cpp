@@ -2,6 +2,7 @@
 
 #include "core/json.hpp"
 #include "vm/ignition/encoding.hpp"
+#include "vm/ignition/go_json.hpp"
 
 #include <devx/error.hpp>
 
@@ -17,7 +18,7 @@ namespace {
 constexpr std::size_t kContentsLimit = 256u << 20;
 
 [[noreturn]] void malformed(const std::string& what, const std::string& problem) {
-  throw Error(ErrorCode::invalid_argument, "Ignition config: " + what + ": " + problem,
+  throw Error(ErrorCode::invalid_argument, valid_utf8("Ignition config: " + what + ": " + problem),
               "pass the document devx or butane produced");
 }
 
@@ -96,8 +97,8 @@ std::string resource_bytes(const json::object& resource, const std::string& what
   if (!bytes) {
     if (source->rfind("data:", 0) == 0) malformed(what + ".source", "is not a valid data URL");
     throw Error(ErrorCode::unsupported,
-                "Ignition config: " + what + ".source '" + source->substr(0, 80) +
-                    "' is fetched from the network, which a replay over SSH does not do",
+                valid_utf8("Ignition config: " + what + ".source '" + source->substr(0, 80) +
+                           "' is fetched from the network, which a replay over SSH does not do"),
                 "inline the contents (butane: inline: or local:) or boot the VM with the Ignition "
                 "file instead of replaying it");
   }

@@ -341,5 +341,20 @@ TEST(ButaneErrors, OddDocumentsEndInAnErrorOrAResult) {
   }
 }
 
+TEST(ButaneErrors, InvalidUtf8InTheDocumentStillGivesValidJsonDetails) {
+  // Found by fuzz_butane: a diagnostic quoting invalid UTF-8 made the error's JSON unparsable.
+  const Error key = compile_error("storage:\n  fil\xca\xca\xff: []\n");
+  EXPECT_EQ(key.code(), ErrorCode::config_invalid);
+  EXPECT_FALSE(
+      find_diagnostic(key, "unknown key 'fil\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd'").empty());
+  const Error yaml =
+      error_of([] { compile_butane(std::string("variant: fcos\n\xff\x00: [", 17)); });
+  EXPECT_EQ(yaml.code(), ErrorCode::config_invalid);
+  EXPECT_NO_THROW(boost::json::parse(yaml.to_json()));
+  const Error version = error_of([] { compile_butane("variant: fcos\nversion: \xff\n"); });
+  EXPECT_EQ(version.code(), ErrorCode::unsupported);
+  EXPECT_NO_THROW(boost::json::parse(version.to_json()));
+}
+
 }  // namespace
 }  // namespace devx
