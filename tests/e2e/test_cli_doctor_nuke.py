@@ -314,6 +314,36 @@ def test_nuke_without_artifacts_leaves_the_project_tree_alone(devx, project, nuk
     assert (project / "node_modules" / "left-pad" / "index.js").is_file()
 
 
+def test_nuke_reports_an_item_it_could_not_remove_with_exit_10(devx, project, shims, tmp_path):
+    # A podman that lists one container of the project and refuses to remove it, as real podman
+    # does for a container held by another process.
+    log = tmp_path / "podman.log"
+    container = {"Id": "c0ffee" * 10 + "c0ff", "Names": ["nuketest-web"], "State": "running",
+                 "Labels": {"devx.project": "nuketest"}}
+    shim(shims, "podman", f"""echo "$*" >> "{log}"
+case "$1" in
+--version) echo "podman version 4.3.1";;
+ps) printf '%s\\n' '{json.dumps([container])}';;
+volume) printf '[]\\n';;
+rm) echo "Error: cannot remove container $3 as it is in use: device or resource busy" >&2
+    exit 125;;
+*) echo "Error: unexpected podman $*" >&2; exit 125;;
+esac
+""")
+    env = {"PATH": f"{shims}:{os.environ['PATH']}"}
+    r = devx("-y", "nuke", "--artifacts", cwd=project, env=env)
+    assert r.code == 10, r.stderr
+    assert "nuketest-web" in r.stderr and "busy" in r.stderr  # which item, and why
+    assert not (project / "node_modules").exists()  # the other items were still removed
+    assert f"rm -f {container['Id']}" in log.read_text()
+
+    j = devx("-y", "--json", "nuke", cwd=project, env=env)
+    assert j.code == 10
+    error = j.json()["error"]
+    assert error["code"] == "command_failed"
+    assert [f["name"] for f in error["details"]["failed"]] == ["nuketest-web"]
+
+
 def test_nuke_asks_on_a_terminal_and_a_no_keeps_everything(devx_bin, project, tmp_path):
     master, slave = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k != "DEVX_HOME"}
