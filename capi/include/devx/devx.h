@@ -431,8 +431,9 @@ DEVX_EXPORT devx_status_t devx_vm_ssh_argv(char **out_json, devx_context_t *ctx,
 /* Applies an Ignition config (a JSON document, e.g. "ignition" of devx_butane_compile) to the
  * running VM: files, directories, links and units, written with base64 + `install -m`; then
  * systemd reloads and enabled units start. Result: the result document with "files",
- * "directories","links","units" counts. DEVX_E_CONFIG_INVALID for a config that is not
- * Ignition. */
+ * "directories","links","units" counts. DEVX_E_INVALID_ARGUMENT for a document that is not a
+ * valid Ignition config, DEVX_E_UNSUPPORTED for a field or source this replay cannot apply and for
+ * providers without a systemd machine of their own (host, docker, orbstack). */
 DEVX_EXPORT devx_status_t devx_vm_apply_ignition(char **out_json, devx_context_t *ctx,
                                                  const char *options_json,
                                                  const char *ignition_json, devx_error_t **err);
