@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "capi_internal.hpp"
+#include "vm/ignition/go_json.hpp"
 
 namespace json = boost::json;
 using namespace devx::capi;
@@ -273,8 +274,9 @@ std::string exec_result_json(const devx::CommandResult& result) {
   doc["signal"] = result.signal;
   doc["timed_out"] = result.timed_out;
   doc["cancelled"] = result.cancelled;
-  doc["out"] = result.out;
-  doc["err"] = result.err;
+  // Output is bytes from another machine; the document must stay valid UTF-8 JSON.
+  doc["out"] = devx::ignition::valid_utf8(result.out);
+  doc["err"] = devx::ignition::valid_utf8(result.err);
   return json::serialize(doc);
 }
 

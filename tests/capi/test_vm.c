@@ -464,6 +464,14 @@ static int test_vm_exec_host(void) {
   CHECK_CONTAINS(json, "\"signal\":0");
   CHECK_CONTAINS(json, "\"out\":\"piped \\\"input\\\"\\n\"");
   devx_string_free(json);
+  /* Bytes that are not UTF-8 become U+FFFD: the document stays valid JSON. */
+  CHECK_OK(
+      devx_vm_exec(&json, ctx, "{\"provider\":\"host\"}", "[\"printf\",\"a\\\\377b\"]", NULL, &err),
+      &err);
+  CHECK_CONTAINS(json,
+                 "\"out\":\"a\xef\xbf\xbd"
+                 "b\"");
+  devx_string_free(json);
   CHECK_OK(devx_vm_ssh_argv(&json, ctx, "{\"provider\":\"host\"}", "[\"uname\",\"-a\"]", &err),
            &err);
   CHECK_CONTAINS(json, "{\"v\":1,\"argv\":[");

@@ -177,6 +177,9 @@ test('vm.exec and vm.sshArgv on the host', () => {
     assert.equal(result.exit_code, 3);
     assert.equal(result.signal, 0);
     assert.equal(result.out, 'piped\n');
+    // Bytes that are not UTF-8 become U+FFFD: the document stays valid JSON.
+    assert.equal(devx.vm.exec(['printf', 'a\\377b'], context, { provider: 'host' }).out,
+      'a\ufffdb');
     assert.ok(devx.vm.sshArgv(['uname'], context, { provider: 'host' }).includes('uname'));
   });
 });

@@ -167,6 +167,8 @@ def test_exec_on_the_host_returns_the_result(ctx: devx.Context) -> None:
     assert result["exit_code"] == 3 and result["signal"] == 0
     assert result["out"] == "piped\n" and result["err"] == "oops\n"
     check_schema("vm-exec-result.schema.json", {"v": 1, **result})
+    # Bytes that are not UTF-8 become U+FFFD instead of failing the call.
+    assert devx.vm.exec(["printf", "a\\377b"], provider="host", context=ctx)["out"] == "a\ufffdb"
     argv = devx.vm.ssh_argv(["uname", "-a"], provider="host", context=ctx)
     assert "uname" in argv
 
@@ -175,7 +177,8 @@ def test_options_are_typed_keywords(ctx: devx.Context) -> None:
     with pytest.raises(TypeError):
         devx.vm.status(provder="host", context=ctx)  # type: ignore[call-arg]
     with pytest.raises(devx.InvalidArgumentError, match="tunnel.idd"):
-        devx.vm.init(provider="host", tunnel={"idd": "x"}, context=ctx)  # type: ignore[typeddict-unknown-key]
+        bad_tunnel: Any = {"idd": "x"}
+        devx.vm.init(provider="host", tunnel=bad_tunnel, context=ctx)
 
 
 @pytest.fixture

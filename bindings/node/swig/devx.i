@@ -57,7 +57,8 @@ typedef char devx_owned_str;
   } else if ($input->IsNull()) {
     $1 = NULL;
   } else {
-    SWIG_exception_fail(SWIG_TypeError, "in method '$symname', argument $argnum is not a devx handle");
+    SWIG_exception_fail(SWIG_TypeError,
+                        "in method '$symname', argument $argnum is not a devx handle");
   }
 }
 %enddef

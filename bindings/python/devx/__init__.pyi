@@ -531,7 +531,7 @@ class _Bridge:
 
 bridge: _Bridge
 
-# ---- Butane / Ignition, the dev VM, doctor, nuke (devx.butane, devx.vm, devx.doctor, devx.nuke) ----
+# ---- Butane / Ignition, the dev VM, doctor, nuke (devx.butane, devx.vm, devx.doctor, devx.nuke)
 
 class _Butane:
     @staticmethod

@@ -317,10 +317,10 @@ DEVX_EXPORT devx_status_t devx_bridge_env_prefix(char **out, const char *service
  * docs/nuke.md). Options documents are decoded strictly when the call is made: an unknown key or a
  * wrong type fails the call with DEVX_E_INVALID_ARGUMENT naming the field ("tunnel.id"); NULL
  * means defaults. Every call that changes something honours the context's dry_run: it returns its
- * plan ({"v":1,"operation","vm","dry_run":true,"actions":[…]}, docs/schemas/vm-result.schema.json)
- * and executes nothing. A destructive step without "assume_yes" fails with
- * DEVX_E_PROMPT_REQUIRED whose details {"confirm":"<question>","plan":{…}} let a caller ask and
- * retry with "assume_yes":true. */
+ * plan ({"v":1,"operation","vm","dry_run":true,"actions":[…]},
+ * docs/schemas/vm-result.schema.json) and executes nothing. A destructive step without
+ * "assume_yes" fails with DEVX_E_PROMPT_REQUIRED whose details {"confirm":"<question>",
+ * "plan":{…}} let a caller ask and retry with "assume_yes":true. */
 
 /* Compiles a Butane document (fcos variant; a drop-in for `butane --pretty --strict`).
  * options_json may be NULL or {"v":1,"source_name":"<stdin>","files_dir":"","strict":false,
@@ -345,8 +345,9 @@ DEVX_EXPORT devx_status_t devx_dev_machine_template(char **out, devx_error_t **e
  * compiled in strict mode. values_json: {"v":1,"hostname","ssh_authorized_keys":[…],"runtime":
  * "podman"|"docker","tunnel_id","tunnel_credentials_json","tunnel_hostname","tunnel_service",
  * "tailscale_auth_key"} (docs/schemas/butane-dev-machine-values.schema.json). Result:
- * {"v":1,"butane","ignition","ignition_version"} (docs/schemas/butane-dev-machine-config.schema.json);
- * it holds the secrets given: keep it out of logs and world-readable files.
+ * {"v":1,"butane","ignition","ignition_version"}
+ * (docs/schemas/butane-dev-machine-config.schema.json); it holds the secrets given: keep it out of
+ * logs and world-readable files.
  * DEVX_E_INVALID_ARGUMENT names a value that fails validation. */
 DEVX_EXPORT devx_status_t devx_dev_machine_config(char **out_json, const char *values_json,
                                                   devx_error_t **err);
