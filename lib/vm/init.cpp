@@ -102,25 +102,6 @@ class PrivateIgnitionFile {
   fs::path path_;
 };
 
-// podman 4.x copies the Ignition file into its machine directory with mode 0644; the copy holds
-// the same secrets, so it is restricted to its owner.
-void restrict_podman_copies(const Context& context, const std::string& vm) {
-  fs::path config = env_value(context, "XDG_CONFIG_HOME");
-  if (config.empty()) {
-    const fs::path home = env_value(context, "HOME");
-    if (home.empty()) return;
-    config = home / ".config";
-  }
-  std::error_code ec;
-  const auto machines = config / "containers" / "podman" / "machine";
-  for (const auto& entry : fs::directory_iterator(machines, ec)) {
-    const auto copy = entry.path() / (vm + ".ign");
-    if (fs::is_regular_file(copy, ec))
-      fs::permissions(copy, fs::perms::owner_read | fs::perms::owner_write,
-                      fs::perm_options::replace, ec);
-  }
-}
-
 std::string now_rfc3339(const Context& context) {
   const auto t = std::chrono::system_clock::to_time_t(context.clock().now());
   std::tm tm{};
@@ -175,7 +156,16 @@ class Init {
                                      p.prepare_ignition(config.output.ignition));
       plan.command("create VM " + t.name + " with the Ignition config",
                    p.create_argv(t.name, sizes, file.path().string()));
-      restrict_podman_copies(context_, t.name);
+      // The provider's copy holds the same secrets: restrict it to its owner.
+      if (const auto copy = p.ignition_copy(context_, t.name)) {
+        std::error_code ec;
+        fs::permissions(*copy, fs::perms::owner_read | fs::perms::owner_write,
+                        fs::perm_options::replace, ec);
+        if (ec)
+          throw Error(ErrorCode::io,
+                      "cannot restrict " + copy->string() + " to its owner: " + ec.message(),
+                      "it holds the tunnel credentials; chmod 600 it");
+      }
     });
     created_ = true;
     write_record(plan, ignition_mode);

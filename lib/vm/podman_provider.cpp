@@ -116,6 +116,23 @@ class PodmanProvider final : public Provider {
     return std::nullopt;
   }
 
+  // `podman machine inspect N` → Image.IgnitionFilePath.Path.
+  std::optional<std::filesystem::path> ignition_copy(Context& context,
+                                                     const std::string& vm) const override {
+    const auto result = run_query(context, {"podman", "machine", "inspect", vm});
+    const auto doc = core::parse_json_or_null(result.out);
+    const auto* array = doc.if_array();
+    if (!result.ok() || array == nullptr || array->empty() || !array->front().is_object())
+      return std::nullopt;
+    const auto* image = array->front().as_object().if_contains("Image");
+    if (image == nullptr || !image->is_object()) return std::nullopt;
+    const auto* file = image->as_object().if_contains("IgnitionFilePath");
+    if (file == nullptr || !file->is_object()) return std::nullopt;
+    const auto path = core::string_field(file->as_object(), "Path");
+    if (path.empty()) return std::nullopt;
+    return std::filesystem::path(path);
+  }
+
   MachineState inspect(Context& context, const std::string& vm) const override {
     const std::vector<std::string> argv = {"podman", "machine", "inspect", vm};
     const auto result = run_query(context, argv);

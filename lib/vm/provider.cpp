@@ -77,6 +77,11 @@ std::optional<std::filesystem::path> Provider::login_identity(const std::filesys
   return std::nullopt;
 }
 
+std::optional<std::filesystem::path> Provider::ignition_copy(Context& /*context*/,
+                                                             const std::string& /*vm*/) const {
+  return std::nullopt;
+}
+
 std::optional<std::vector<std::string>> Provider::set_default_argv(Context& /*context*/,
                                                                    const std::string& /*vm*/,
                                                                    bool /*planning*/) const {

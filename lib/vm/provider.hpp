@@ -65,6 +65,10 @@ class Provider {
   // (podman 4.x then generates none: ~/.ssh/<name>); its public key must be authorised.
   virtual std::optional<std::filesystem::path> login_identity(const std::filesystem::path& home,
                                                               const std::string& vm) const;
+  // Where the provider keeps its own copy of a handed-over Ignition file (podman 4.x copies it
+  // with mode 0644), so that the caller can restrict it; nullopt when there is none.
+  virtual std::optional<std::filesystem::path> ignition_copy(Context& context,
+                                                             const std::string& vm) const;
   // The Ignition document as this provider must receive it at creation (podman: plus the unit
   // that tells podman the machine booted).
   virtual std::string prepare_ignition(std::string ignition) const { return ignition; }

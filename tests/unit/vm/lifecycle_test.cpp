@@ -325,6 +325,7 @@ TEST(VmInit, PodmanGetsThePrivateIgnitionFileAtCreation) {
     ok.exit_code = 0;
     return ok;
   });
+  const auto copy = s.dir() / "podman-machine" / "vm1.ign";
   std::string seen_path;
   std::string seen_ignition;
   unsigned seen_mode = 0;
@@ -336,6 +337,12 @@ TEST(VmInit, PodmanGetsThePrivateIgnitionFileAtCreation) {
       struct stat st {};
       if (::stat(seen_path.c_str(), &st) == 0) seen_mode = st.st_mode & 0777;
     }
+    // podman 4.x keeps a world-readable copy of the file and names it in `machine inspect`.
+    s.write(copy, seen_ignition);
+    ::chmod(copy.c_str(), 0644);
+    r.on({"podman", "machine", "inspect", "vm1"}, 0,
+         R"([{"Name":"vm1","State":"","Image":{"IgnitionFilePath":{"Path":")" + copy.string() +
+             R"("}}}])");
     CommandResult ok;
     ok.exit_code = 0;
     return ok;
@@ -350,6 +357,9 @@ TEST(VmInit, PodmanGetsThePrivateIgnitionFileAtCreation) {
   EXPECT_EQ(seen_mode, 0600u);
   EXPECT_TRUE(seen_path.starts_with((s.devx_home() / "vm").string()));
   EXPECT_FALSE(std::filesystem::exists(seen_path));  // deleted after use
+  struct stat copy_stat {};
+  ASSERT_EQ(::stat(copy.c_str(), &copy_stat), 0);
+  EXPECT_EQ(copy_stat.st_mode & 0777, 0600u);
   EXPECT_NE(seen_ignition.find("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtest"), std::string::npos);
   EXPECT_NE(seen_ignition.find("AAAAIMachineKey vm1"), std::string::npos);
   // podman waits for this unit's "Ready" before `machine start` returns.
