@@ -448,79 +448,69 @@ std::string recheck_path(Context& context, const Plan& plan, const Item& item) {
   return {};
 }
 
-void remove_engine_items(Context& context, const Plan& plan, Outcome& outcome) {
+// Lists the engine objects of one kind again and removes each planned one that is still there and
+// still labelled for this project. `key` gives an object's identity (the one the plan recorded).
+template <typename Summary, typename List, typename Key, typename Remove>
+void remove_labelled(const Plan& plan, Check check, Outcome& outcome, List list, Key key,
+                     Remove remove) {
+  if (std::none_of(plan.items.begin(), plan.items.end(),
+                   [&](const Item& item) { return item.check == check; }))
+    return;
   const auto still_labelled = [&](const std::map<std::string, std::string>& l) {
     const auto project = l.find(std::string(kLabelProject));
     const auto run = l.find(std::string(kLabelRun));
     return project != l.end() && project->second == plan.project &&
            (run == l.end() || run->second.empty() || run->second == plan.run_key);
   };
-  const std::map<std::string, std::string> by_project{{std::string(kLabelProject), plan.project}};
-  bool any_container = false, any_volume = false;
+  std::vector<Summary> now;
+  std::string list_error;
+  try {
+    now = list();
+  } catch (const Error& e) {
+    list_error = e.message();
+  }
   for (const auto& item : plan.items) {
-    any_container = any_container || item.check == Check::container_label;
-    any_volume = any_volume || item.check == Check::volume_label;
-  }
-  if (any_container) {
-    std::vector<runtime::ContainerSummary> now;
-    std::string list_error;
-    try {
-      now = plan.engine->list(context, by_project);
-    } catch (const Error& e) {
-      list_error = e.message();
+    if (item.check != check) continue;
+    if (!list_error.empty()) {
+      record(outcome, item, {}, "could not re-check its labels: " + list_error);
+      continue;
     }
-    for (const auto& item : plan.items) {
-      if (item.check != Check::container_label) continue;
-      if (!list_error.empty()) {
-        record(outcome, item, {}, "could not re-check its labels: " + list_error);
-        continue;
-      }
-      const auto found =
-          std::find_if(now.begin(), now.end(), [&](const auto& c) { return c.id == item.id; });
-      if (found == now.end()) {
-        record(outcome, item, "it no longer exists", {});
-      } else if (!still_labelled(found->labels)) {
-        record(outcome, item, "it is no longer labelled for this project", {});
-      } else {
-        try {
-          plan.engine->remove(context, item.id);  // rm -f, by id: exactly the object we checked
-          record(outcome, item, {}, {});
-        } catch (const Error& e) {
-          record(outcome, item, {}, e.message());
-        }
+    const std::string& wanted = key(item);
+    const auto found =
+        std::find_if(now.begin(), now.end(), [&](const Summary& s) { return key(s) == wanted; });
+    if (found == now.end()) {
+      record(outcome, item, "it no longer exists", {});
+    } else if (!still_labelled(found->labels)) {
+      record(outcome, item, "it is no longer labelled for this project", {});
+    } else {
+      try {
+        remove(wanted);  // by identity: exactly the object just checked
+        record(outcome, item, {}, {});
+      } catch (const Error& e) {
+        record(outcome, item, {}, e.message());
       }
     }
   }
-  if (any_volume) {
-    std::vector<cleanup::VolumeSummary> now;
-    std::string list_error;
-    try {
-      now = cleanup::list_volumes(context, *plan.engine, by_project);
-    } catch (const Error& e) {
-      list_error = e.message();
-    }
-    for (const auto& item : plan.items) {
-      if (item.check != Check::volume_label) continue;
-      if (!list_error.empty()) {
-        record(outcome, item, {}, "could not re-check its labels: " + list_error);
-        continue;
-      }
-      const auto found =
-          std::find_if(now.begin(), now.end(), [&](const auto& v) { return v.name == item.name; });
-      if (found == now.end()) {
-        record(outcome, item, "it no longer exists", {});
-      } else if (!still_labelled(found->labels)) {
-        record(outcome, item, "it is no longer labelled for this project", {});
-      } else {
-        try {
-          plan.engine->volume_remove(context, item.name);
-          record(outcome, item, {}, {});
-        } catch (const Error& e) {
-          record(outcome, item, {}, e.message());
-        }
-      }
-    }
-  }
+}
+
+void remove_engine_items(Context& context, const Plan& plan, Outcome& outcome) {
+  const std::map<std::string, std::string> by_project{{std::string(kLabelProject), plan.project}};
+  const auto& engine = *plan.engine;
+  struct ById {
+    const std::string& operator()(const Item& i) const { return i.id; }
+    const std::string& operator()(const runtime::ContainerSummary& c) const { return c.id; }
+  };
+  struct ByName {
+    const std::string& operator()(const Item& i) const { return i.name; }
+    const std::string& operator()(const cleanup::VolumeSummary& v) const { return v.name; }
+  };
+  remove_labelled<runtime::ContainerSummary>(
+      plan, Check::container_label, outcome, [&] { return engine.list(context, by_project); },
+      ById{}, [&](const std::string& id) { engine.remove(context, id); });
+  remove_labelled<cleanup::VolumeSummary>(
+      plan, Check::volume_label, outcome,
+      [&] { return cleanup::list_volumes(context, engine, by_project); }, ByName{},
+      [&](const std::string& name) { engine.volume_remove(context, name); });
 }
 
 std::string execute(Context& context, const Plan& plan) {
