@@ -910,17 +910,40 @@ class Compiler {
       check_url(fields->get("source")->value, child(what, "source"), *source,
                 !out.http_headers.empty());
       out.source = std::move(source);
-    } else if (auto inline_contents = string_value(*fields, "inline", what)) {
-      encode_into(out, *inline_contents, declared_compression);
-    } else if (auto local = string_value(*fields, "local", what)) {
-      if (auto contents = read_local(fields->get("local")->value, child(what, "local"), *local))
+    } else {
+      std::optional<std::string> contents;
+      const Field* given = fields->get("inline");
+      if (auto inline_contents = string_value(*fields, "inline", what)) {
+        contents = std::move(inline_contents);
+      } else if (auto local = string_value(*fields, "local", what)) {
+        given = fields->get("local");
+        contents = read_local(given->value, child(what, "local"), *local);
+      }
+      if (contents) {
+        // Butane passes such contents through unchecked; Ignition would then fail at boot.
+        if (declared_compression && !is_gzip(*contents))
+          error(given->value, what + ": compression is gzip but the contents are not gzip data",
+                "drop compression: to let the compiler compress, or give a .gz file with local:");
+        if (!out.http_headers.empty())
+          error(given->value, what + ": cannot use HTTP headers with this source scheme",
+                "HTTP headers only apply to http(s) sources");
         encode_into(out, *contents, declared_compression);
+      }
     }
     if (out.hash && !out.source)
       error(node, what + ": source must be specified if verification is specified");
     if (!out.http_headers.empty() && !out.source)
       error(node, what + ": http_headers need a source");
     return out;
+  }
+
+  static bool is_gzip(const std::string& contents) {
+    try {
+      (void)ignition::gzip_decompress(contents, kLocalFileLimit * 4);
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
   }
 
   static void encode_into(Resource& resource, std::string_view contents,

@@ -356,5 +356,19 @@ TEST(ButaneErrors, InvalidUtf8InTheDocumentStillGivesValidJsonDetails) {
   EXPECT_NO_THROW(boost::json::parse(version.to_json()));
 }
 
+TEST(ButaneErrors, InlineContentsWithHeadersOrFalseGzipClaim) {
+  const Error e = compile_error(
+      "storage:\n  files:\n"
+      "    - path: /a\n      contents:\n        inline: x\n        http_headers:\n          - "
+      "name: A\n"
+      "    - path: /b\n      contents:\n        compression: gzip\n        inline: not gzip\n");
+  EXPECT_EQ(
+      find_diagnostic(e, "HTTP headers"),
+      "7:17 storage.files[0].contents: cannot use HTTP headers with this source scheme | HTTP "
+      "headers only apply to http(s) sources");
+  EXPECT_FALSE(
+      find_diagnostic(e, "compression is gzip but the contents are not gzip data").empty());
+}
+
 }  // namespace
 }  // namespace devx
