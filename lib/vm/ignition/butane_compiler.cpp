@@ -494,6 +494,17 @@ class Compiler {
     return std::nullopt;
   }
 
+  // User and group ids: what a Linux uid_t/gid_t can name without the -1 "no change" value.
+  std::optional<std::int64_t> id_value(const Fields& fields, std::string_view key,
+                                       const std::string& what) {
+    std::optional<std::int64_t> id = int_value(fields, key, what);
+    if (id && (*id < 0 || *id > 2147483647)) {
+      error(fields.get(key)->value, child(what, key) + " must be between 0 and 2147483647");
+      return std::nullopt;
+    }
+    return id;
+  }
+
   std::vector<YAML::Node> sequence(const Fields& fields, std::string_view key,
                                    const std::string& what) {
     const Field* field = fields.get(key);
@@ -909,6 +920,13 @@ class Compiler {
     if (auto source = string_value(*fields, "source", what)) {
       check_url(fields->get("source")->value, child(what, "source"), *source,
                 !out.http_headers.empty());
+      // A data: URL the user wrote claims gzip: the bytes must be gzip, as for inline contents.
+      if (declared_compression && source->rfind("data:", 0) == 0) {
+        const std::optional<std::string> bytes = ignition::decode_data_url(*source);
+        if (bytes && !is_gzip(*bytes))
+          error(fields->get("source")->value,
+                what + ": compression is gzip but the data URL does not hold gzip data");
+      }
       out.source = std::move(source);
     } else {
       std::optional<std::string> contents;
@@ -988,7 +1006,7 @@ class Compiler {
       const auto group = mapping(entry, what, kGroupKeys);
       if (!group) continue;
       json::object translated;
-      if (auto gid = int_value(*group, "gid", what)) translated["gid"] = *gid;
+      if (auto gid = id_value(*group, "gid", what)) translated["gid"] = *gid;
       const std::optional<std::string> name = string_value(*group, "name", what);
       if (!name || name->empty())
         error(entry, what + ": name is required");
@@ -1085,7 +1103,7 @@ class Compiler {
     if (auto shell = string_value(*user, "shell", what)) out["shell"] = *shell;
     if (auto value = bool_value(*user, "should_exist", what)) out["shouldExist"] = *value;
     if (auto value = bool_value(*user, "system", what)) out["system"] = *value;
-    if (auto uid = int_value(*user, "uid", what)) out["uid"] = *uid;
+    if (auto uid = id_value(*user, "uid", what)) out["uid"] = *uid;
     return out;
   }
 
@@ -1097,7 +1115,7 @@ class Compiler {
     const std::string owner_what = child(what, key);
     const auto owner_fields = mapping(field->value, owner_what, kKeys);
     if (!owner_fields) return owner;
-    owner.id = int_value(*owner_fields, "id", owner_what);
+    owner.id = id_value(*owner_fields, "id", owner_what);
     owner.name = string_value(*owner_fields, "name", owner_what);
     if (owner.id && owner.name) error(field->value, owner_what + ": cannot set both id and name");
     return owner;
@@ -1425,6 +1443,9 @@ class Compiler {
         if (!name || name->empty()) {
           error(dropin, dropin_what + ": name is required");
         } else {
+          if (name->find('/') != std::string::npos)
+            error(dropin_fields->get("name")->value,
+                  dropin_what + ": drop-in name '" + *name + "' must not contain '/'");
           if (name->size() < 6 || name->substr(name->size() - 5) != ".conf")
             error(dropin_fields->get("name")->value,
                   dropin_what + ": invalid systemd drop-in extension in '" + *name + "'",

@@ -370,5 +370,20 @@ TEST(ButaneErrors, InlineContentsWithHeadersOrFalseGzipClaim) {
       find_diagnostic(e, "compression is gzip but the contents are not gzip data").empty());
 }
 
+TEST(ButaneErrors, WhatTheReplayCouldNotReadIsRejected) {
+  const Error e = compile_error(
+      "passwd:\n  users:\n    - name: a\n      uid: -1\n  groups:\n    - name: g\n      gid: "
+      "4294967296\n"
+      "storage:\n  files:\n    - path: /a\n      user: {id: -5}\n      contents:\n"
+      "        compression: gzip\n        source: \"data:,plain\"\n"
+      "systemd:\n  units:\n    - name: a.service\n      dropins:\n        - name: ../x.conf\n"
+      "          contents: \"[Service]\\n\"\n");
+  EXPECT_FALSE(find_diagnostic(e, "passwd.users[0].uid must be between 0 and 2147483647").empty());
+  EXPECT_FALSE(find_diagnostic(e, "passwd.groups[0].gid must be between").empty());
+  EXPECT_FALSE(find_diagnostic(e, "storage.files[0].user.id must be between").empty());
+  EXPECT_FALSE(find_diagnostic(e, "the data URL does not hold gzip data").empty());
+  EXPECT_FALSE(find_diagnostic(e, "drop-in name '../x.conf' must not contain '/'").empty());
+}
+
 }  // namespace
 }  // namespace devx
