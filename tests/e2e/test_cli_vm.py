@@ -287,6 +287,24 @@ def test_dry_run_apply_ignition_changes_nothing(devx, tmp_path):
     assert [c for c in devx.fake.calls("podman") if c[1:3] == ["machine", "ssh"]] == []
 
 
+def test_resize_without_sizes_is_a_usage_error(devx):
+    assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
+    devx.fake.clear_calls()
+    result = devx.vm("podman", "resize")
+    assert result.code == 2 and "--cpus" in result.stderr
+    assert mutating_calls(devx.fake) == []
+
+
+def test_lima_failed_start_leaves_the_instance(devx):
+    result = devx.vm("lima", "init", "--ssh-key", devx.key, FAKE_VM_FAIL="lima:start")
+    assert result.code == 10
+    assert "step 'start' failed" in result.stderr
+    assert 'did not receive an event with the \\"running\\" status' in result.stderr
+    assert devx.fake.state_data()["lima"]["instances"][VM]["status"] == "Stopped"
+    calls = [c[1:] for c in devx.fake.calls("limactl")]
+    assert not any(c[0] == "delete" for c in calls)
+
+
 def test_status_json_is_one_document_for_a_vm_not_created(devx):
     result = devx.vm("podman", "--json", "status")
     assert result.code == 0, result.stderr
@@ -570,6 +588,27 @@ def test_teardown_removes_the_recorded_tunnel(devx, tmp_path):
     deletes = [c for c in devx.fake.calls("cloudflared") if "delete" in c]
     assert deletes and TUNNEL_ID in deletes[0]
     assert json.loads((devx.fake.state / "cloudflared.json").read_text())["tunnels"] == []
+
+
+def test_teardown_reports_a_failed_step_and_a_rerun_finishes_it(devx, tmp_path):
+    init_with_tunnel(devx, tmp_path)
+    failed = devx.vm("podman", "-y", "teardown", FAKE_VM_FAIL="cloudflared:delete")
+    assert failed.code == 10, failed.stderr
+    assert "undone" in failed.stderr
+    assert VM not in devx.fake.state_data()["podman"]["machines"]
+    tunnels = json.loads((devx.fake.state / "cloudflared.json").read_text())["tunnels"]
+    assert [t["id"] for t in tunnels] == [TUNNEL_ID]
+    rerun = devx.vm("podman", "-y", "teardown")
+    assert rerun.code == 0, rerun.stderr
+    assert json.loads((devx.fake.state / "cloudflared.json").read_text())["tunnels"] == []
+
+
+def test_teardown_whose_vm_removal_fails_keeps_the_vm_and_says_so(devx):
+    assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
+    failed = devx.vm("podman", "-y", "teardown", FAKE_VM_FAIL="podman:rm")
+    assert failed.code == 10, failed.stderr
+    assert "device or resource busy" in failed.stderr or "undone" in failed.stderr
+    assert VM in devx.fake.state_data()["podman"]["machines"]
 
 
 def test_teardown_keep_attachments_leaves_the_tunnel(devx, tmp_path):
