@@ -32,6 +32,7 @@
 #include "runtime/container_runtime.hpp"
 #include "runtime/database.hpp"
 #include "runtime/host_runtime.hpp"
+#include "vm/auto_resume.hpp"
 
 namespace devx {
 namespace orchestrator {
@@ -988,11 +989,20 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
 RuntimeFactory default_runtime_factory(std::string container_engine) {
   auto host = runtime::make_host_runtime();
   auto none = std::make_shared<VirtualRuntime>();
-  return [host, none, container_engine](Context& context,
-                                        NodePlan& node) -> std::shared_ptr<runtime::NodeRuntime> {
+  // Containers need the dev VM running: wake it once, before the first container node.
+  auto vm_resumed = std::make_shared<std::once_flag>();
+  auto before_containers = [vm_resumed](Context& context, const NodePlan& node) {
+    if (context.dry_run() || node.project == nullptr) return;
+    std::call_once(*vm_resumed,
+                   [&] { vm::resume_for_containers(context, node.project->root_dir); });
+  };
+  return [host, none, container_engine, before_containers](
+             Context& context, NodePlan& node) -> std::shared_ptr<runtime::NodeRuntime> {
     if (node.database != nullptr) {
       const Database& db = *node.database;
       const auto choice = runtime::choose_database_runtime(context, db, container_engine);
+      if (choice.placement == runtime::DatabasePlacement::container)
+        before_containers(context, node);
       // The engine's own readiness probe replaces the plan's tcp check.
       HealthCheck health = node.health.value_or(HealthCheck{});
       health.tcp.clear();
@@ -1008,6 +1018,7 @@ RuntimeFactory default_runtime_factory(std::string container_engine) {
       case ServiceRuntime::bridge:
         return make_bridge_runtime(*node.project, *node.service);
       case ServiceRuntime::container:
+        before_containers(context, node);
         return std::make_shared<runtime::ContainerRuntime>(
             runtime::ContainerEngine::detect_or_throw(context, container_engine));
       case ServiceRuntime::kubernetes:
