@@ -601,6 +601,7 @@ export const vm: {
   resolve: VmCall<VmOptions, VmTarget>;
   detect: VmCall<{ platform?: string; context?: Context }, VmDetection>;
   saveDefaultProvider(provider: VmProvider, options?: { context?: Context }): void;
+  saveDefaultProvider(provider: VmProvider, context: Context): void;
   init: VmCall<VmInitOptions, Operation<VmResult>>;
   start: VmCall<VmOptions, VmResult>;
   stop: VmCall<VmOptions, VmResult>;

@@ -170,6 +170,18 @@ test('vm.detect lists every provider', () => {
   });
 });
 
+test('vm.saveDefaultProvider: the saved default is what resolution picks', () => {
+  const context = new devx.Context({ devxHome: path.join(tmpDir(), 'devx-home') });
+  try {
+    devx.vm.saveDefaultProvider('host', context);
+    const target = devx.vm.resolve(context, { name: 'devx-test-vm' });
+    assert.equal(target.provider, 'host');
+    assert.equal(target.provider_source, 'user-config');
+  } finally {
+    context.close();
+  }
+});
+
 test('vm.exec and vm.sshArgv on the host', () => {
   withContext({}, (context) => {
     const result = devx.vm.exec(['sh', '-c', 'cat; exit 3'], context,

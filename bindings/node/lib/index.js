@@ -829,8 +829,9 @@ const vm = Object.freeze({
     const { context, options } = contextAndOptions(first, second);
     return JSON.parse(call(native.vm_detect, context.handle, String(options.platform || '')));
   },
-  saveDefaultProvider(provider, options = {}) {
-    call(native.vm_save_default_provider, contextOf(options).handle, String(provider));
+  saveDefaultProvider(provider, first, second) {
+    const { context } = contextAndOptions(first, second);
+    call(native.vm_save_default_provider, context.handle, String(provider));
   },
   // Operation; options + { recreate, cpus, memoryMb, diskGb, sshAuthorizedKeys,
   // tunnel: { id, credentialsFile, hostname }, tailscaleAuthKey }.
