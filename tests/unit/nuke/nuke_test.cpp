@@ -442,12 +442,14 @@ class NukePodmanTest : public NukeTest {
 
   void TearDown() override {
     if (!skip_reason_.empty()) return;
+    // A context of its own: a test may have given context_ a runner that fails `rm`.
+    const auto context = make_context(false);
     for (const auto& project : {name_, other_}) {
       const std::string filter = "label=devx.project=" + project;
-      const auto ids = run(*context_, {"podman", "ps", "-aq", "--filter", filter});
-      for (const auto& id : split(ids.out)) run(*context_, {"podman", "rm", "-f", id});
-      const auto vols = run(*context_, {"podman", "volume", "ls", "-q", "--filter", filter});
-      for (const auto& v : split(vols.out)) run(*context_, {"podman", "volume", "rm", "-f", v});
+      const auto ids = run(*context, {"podman", "ps", "-aq", "--filter", filter});
+      for (const auto& id : split(ids.out)) run(*context, {"podman", "rm", "-f", id});
+      const auto vols = run(*context, {"podman", "volume", "ls", "-q", "--filter", filter});
+      for (const auto& v : split(vols.out)) run(*context, {"podman", "volume", "rm", "-f", v});
     }
   }
 
