@@ -400,6 +400,16 @@ class Operation(Generic[T]):
             raise
         return self.result()
 
+    def __enter__(self) -> "Operation[T]":
+        return self
+
+    def __exit__(self, exc_type: Optional[type], *exc: object) -> None:
+        """Leaving the block waits for the end; leaving it through an exception cancels first,
+        so no work outlives the block."""
+        if exc_type is not None:
+            self.cancel()
+        self.wait()
+
     def __repr__(self) -> str:
         return f"<devx.Operation {self.kind!r} done={self.done()}>"
 
