@@ -1149,7 +1149,7 @@ class Compiler {
     return node;
   }
 
-  void declare(const StorageNode& node) {
+  void declare(StorageNode& node) {
     if (node.path.empty()) return;
     auto [it, inserted] = declared_paths_.emplace(node.path, &node);
     if (!inserted) {
@@ -1174,7 +1174,8 @@ class Compiler {
                     "partition and format disks with butane; devx only writes files, "
                     "directories, links and units");
 
-    // Deques would keep pointers stable too; reserving is enough because sizes are known.
+    // declared_paths_ points into nodes_: reserve so the declared entries never move (trees,
+    // which add entries later, rebuild the index).
     std::vector<YAML::Node> file_entries = sequence(*fields, "files", "storage");
     std::vector<YAML::Node> directory_entries = sequence(*fields, "directories", "storage");
     std::vector<YAML::Node> link_entries = sequence(*fields, "links", "storage");
@@ -1344,7 +1345,7 @@ class Compiler {
       if (fs::is_regular_file(status)) {
         StorageNode* file = nullptr;
         if (existing != declared_paths_.end()) {
-          file = const_cast<StorageNode*>(existing->second);
+          file = existing->second;
           if (file->kind != NodeKind::file || file->contents.source) {
             error(at, what + ": '" + target_path +
                           "' from the tree is already defined with contents or as another type");
@@ -1373,7 +1374,7 @@ class Compiler {
       } else if (fs::is_symlink(status)) {
         StorageNode* link = nullptr;
         if (existing != declared_paths_.end()) {
-          link = const_cast<StorageNode*>(existing->second);
+          link = existing->second;
           if (link->kind != NodeKind::link || (link->target && !link->target->empty())) {
             error(at, what + ": '" + target_path +
                           "' from the tree is already defined with a target or as another type");
@@ -1400,8 +1401,8 @@ class Compiler {
 
   // nodes_ may reallocate when a tree adds entries; the index points into it.
   void rebuild_declared_paths() {
-    std::map<std::string, const StorageNode*> rebuilt;
-    for (const StorageNode& node : nodes_)
+    std::map<std::string, StorageNode*> rebuilt;
+    for (StorageNode& node : nodes_)
       if (!node.path.empty()) rebuilt.emplace(node.path, &node);
     declared_paths_ = std::move(rebuilt);
   }
@@ -1588,7 +1589,7 @@ class Compiler {
   std::size_t visited_ = 0;
   std::optional<fs::path> canonical_files_dir_;
   std::vector<StorageNode> nodes_;
-  std::map<std::string, const StorageNode*> declared_paths_;
+  std::map<std::string, StorageNode*> declared_paths_;
 };
 
 }  // namespace

@@ -17,7 +17,6 @@ TEST(IgnitionReader, RoundTripsEveryEncodingTheCompilerWrites) {
   std::string compressible;
   for (int i = 0; i < 40; ++i)
     compressible += "line " + std::to_string(i % 3) + " of a config file\n";
-  const std::string binary("\x00\x01\x02\xff\xfe", 5);
   std::string document =
       "variant: fcos\nversion: 1.5.0\n"
       "passwd:\n  users:\n    - name: core\n      ssh_authorized_keys: [ssh-ed25519 AAAA k1, "
@@ -66,7 +65,6 @@ TEST(IgnitionReader, RoundTripsEveryEncodingTheCompilerWrites) {
   EXPECT_FALSE(config.files[1].overwrite);
   // YAML "\xff" is U+00FF (two UTF-8 bytes); "\0" is a NUL byte.
   EXPECT_EQ(config.files[2].contents, std::string("\x00\x01\x02\xc3\xbf\xc3\xbe", 7));
-  (void)binary;
   EXPECT_TRUE(config.files[3].append);
   EXPECT_EQ(config.files[3].contents, "more\n");
   EXPECT_FALSE(config.files[4].append);
