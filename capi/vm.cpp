@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "capi_internal.hpp"
-#include "vm/ignition/go_json.hpp"
+#include "core/utf8.hpp"
 
 namespace json = boost::json;
 using namespace devx::capi;
@@ -275,8 +275,8 @@ std::string exec_result_json(const devx::CommandResult& result) {
   doc["timed_out"] = result.timed_out;
   doc["cancelled"] = result.cancelled;
   // Output is bytes from another machine; the document must stay valid UTF-8 JSON.
-  doc["out"] = devx::ignition::valid_utf8(result.out);
-  doc["err"] = devx::ignition::valid_utf8(result.err);
+  doc["out"] = devx::core::valid_utf8(result.out);
+  doc["err"] = devx::core::valid_utf8(result.err);
   return json::serialize(doc);
 }
 

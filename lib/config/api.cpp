@@ -2,6 +2,7 @@
 #include "config/duration.hpp"
 #include "config/fields.hpp"
 #include "config/loader.hpp"
+#include "core/utf8.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -80,8 +81,8 @@ Error config_error(const std::vector<Diagnostic>& diagnostics) {
   json::value details = json::parse(diagnostics_to_json(diagnostics));
   details.as_object().erase("v");
   details.as_object().erase("ok");
-  return Error(ErrorCode::config_invalid, message, first ? first->hint : std::string(),
-               json::serialize(details));
+  return Error(ErrorCode::config_invalid, core::valid_utf8(message),
+               first ? core::valid_utf8(first->hint) : std::string(), json::serialize(details));
 }
 
 Project load_project_or_throw(const fs::path& path, const LoadOptions& options) {
@@ -170,11 +171,11 @@ std::string diagnostics_to_json(const std::vector<Diagnostic>& diagnostics) {
   for (const Diagnostic& d : diagnostics) {
     ok &= d.severity != Severity::error;
     list.push_back({{"severity", d.severity == Severity::error ? "error" : "warning"},
-                    {"file", d.location.file},
+                    {"file", core::valid_utf8(d.location.file)},
                     {"line", d.location.line},
                     {"column", d.location.column},
-                    {"message", d.message},
-                    {"hint", d.hint}});
+                    {"message", core::valid_utf8(d.message)},
+                    {"hint", core::valid_utf8(d.hint)}});
   }
   return json::serialize(json::object{{"v", 1}, {"ok", ok}, {"diagnostics", std::move(list)}});
 }

@@ -4,6 +4,7 @@
 #include <devx/ignition.hpp>
 
 #include "config/suggest.hpp"
+#include "core/utf8.hpp"
 #include "vm/ignition/encoding.hpp"
 #include "vm/ignition/go_json.hpp"
 
@@ -52,7 +53,7 @@ struct BudgetExceeded {};
 
 // Errors quote paths and document text, which may be any bytes; error JSON must be valid UTF-8.
 [[noreturn]] void fail(ErrorCode code, const std::string& message, const std::string& hint = {}) {
-  throw Error(code, ignition::valid_utf8(message), ignition::valid_utf8(hint));
+  throw Error(code, core::valid_utf8(message), core::valid_utf8(hint));
 }
 
 std::string_view yaml_kind(const YAML::Node& node) {
@@ -273,7 +274,7 @@ struct UnitOut {
 class Compiler {
  public:
   explicit Compiler(const ButaneOptions& options)
-      : options_(options), source_name_(ignition::valid_utf8(options.source_name)) {}
+      : options_(options), source_name_(core::valid_utf8(options.source_name)) {}
 
   ButaneOutput compile(std::string_view document) {
     YAML::Node root;
@@ -283,8 +284,8 @@ class Compiler {
       const int line = e.mark.is_null() ? 0 : e.mark.line + 1;
       const int column = e.mark.is_null() ? 0 : e.mark.column + 1;
       diagnostics_.push_back({Severity::error,
-                              {ignition::valid_utf8(options_.source_name), line, column},
-                              ignition::valid_utf8("invalid YAML: " + e.msg),
+                              {core::valid_utf8(options_.source_name), line, column},
+                              core::valid_utf8("invalid YAML: " + e.msg),
                               {}});
       throw config_error(diagnostics_);
     }
@@ -320,12 +321,12 @@ class Compiler {
   // Messages quote the document, which may be any bytes; diagnostics are JSON, so valid UTF-8.
   void error(const YAML::Node& at, const std::string& message, const std::string& hint = {}) {
     diagnostics_.push_back(
-        {Severity::error, where(at), ignition::valid_utf8(message), ignition::valid_utf8(hint)});
+        {Severity::error, where(at), core::valid_utf8(message), core::valid_utf8(hint)});
   }
 
   void warning(const YAML::Node& at, const std::string& message, const std::string& hint = {}) {
     diagnostics_.push_back(
-        {Severity::warning, where(at), ignition::valid_utf8(message), ignition::valid_utf8(hint)});
+        {Severity::warning, where(at), core::valid_utf8(message), core::valid_utf8(hint)});
   }
 
   // Strict mode makes warnings fatal (butane --strict); any error aborts with all diagnostics.

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/utf8.hpp"
+
 namespace devx::ignition {
 
 namespace json = boost::json;
@@ -12,33 +14,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr char kLowerHex[] = "0123456789abcdef";
-
-// Length of the valid UTF-8 sequence starting at s[i] (as Go's utf8.DecodeRuneInString accepts
-// it: no overlongs, no surrogates, at most U+10FFFF), or 0 when it is invalid.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i, std::uint32_t& rune) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = byte(i);
-  const auto continuation = [&](std::size_t k) { return k < s.size() && (byte(k) & 0xc0) == 0x80; };
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    if (!continuation(i + 1)) return 0;
-    rune = ((lead & 0x1fu) << 6) | (byte(i + 1) & 0x3fu);
-    return 2;
-  }
-  if (lead >= 0xe0 && lead <= 0xef) {
-    if (!continuation(i + 1) || !continuation(i + 2)) return 0;
-    rune = ((lead & 0x0fu) << 12) | ((byte(i + 1) & 0x3fu) << 6) | (byte(i + 2) & 0x3fu);
-    if (rune < 0x800 || (rune >= 0xd800 && rune <= 0xdfff)) return 0;
-    return 3;
-  }
-  if (lead >= 0xf0 && lead <= 0xf4) {
-    if (!continuation(i + 1) || !continuation(i + 2) || !continuation(i + 3)) return 0;
-    rune = ((lead & 0x07u) << 18) | ((byte(i + 1) & 0x3fu) << 12) | ((byte(i + 2) & 0x3fu) << 6) |
-           (byte(i + 3) & 0x3fu);
-    if (rune < 0x10000 || rune > 0x10ffff) return 0;
-    return 4;
-  }
-  return 0;
-}
 
 void write_string(std::string& out, std::string_view s) {
   out += '"';
@@ -74,7 +49,7 @@ void write_string(std::string& out, std::string_view s) {
       continue;
     }
     std::uint32_t rune = 0;
-    const std::size_t length = utf8_sequence_length(s, i, rune);
+    const std::size_t length = core::utf8_sequence_length(s, i, rune);
     if (length == 0) {
       out += "\\ufffd";
       ++i;
@@ -157,27 +132,6 @@ void write_value(std::string& out, const json::value& value, bool indent, int de
 }
 
 }  // namespace
-
-std::string valid_utf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    if (static_cast<unsigned char>(text[i]) < 0x80) {
-      out += text[i++];
-      continue;
-    }
-    std::uint32_t rune = 0;
-    const std::size_t length = utf8_sequence_length(text, i, rune);
-    if (length == 0) {
-      out += "\xef\xbf\xbd";
-      ++i;
-      continue;
-    }
-    out.append(text.substr(i, length));
-    i += length;
-  }
-  return out;
-}
 
 std::string go_marshal(const json::value& value, bool indent) {
   std::string out;

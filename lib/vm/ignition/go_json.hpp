@@ -10,10 +10,6 @@
 
 namespace devx::ignition {
 
-// `text` with every byte that is not part of valid UTF-8 replaced by U+FFFD, as Go does when it
-// encodes a string. Diagnostics quote user input, and JSON documents must be valid UTF-8.
-std::string valid_utf8(std::string_view text);
-
 // Numbers must be integers (Ignition has no floats). No trailing newline.
 std::string go_marshal(const boost::json::value& value, bool indent);
 

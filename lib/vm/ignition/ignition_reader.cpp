@@ -1,8 +1,8 @@
 #include "vm/ignition/ignition_reader.hpp"
 
 #include "core/json.hpp"
+#include "core/utf8.hpp"
 #include "vm/ignition/encoding.hpp"
-#include "vm/ignition/go_json.hpp"
 
 #include <devx/error.hpp>
 
@@ -18,7 +18,8 @@ namespace {
 constexpr std::size_t kContentsLimit = 256u << 20;
 
 [[noreturn]] void malformed(const std::string& what, const std::string& problem) {
-  throw Error(ErrorCode::invalid_argument, valid_utf8("Ignition config: " + what + ": " + problem),
+  throw Error(ErrorCode::invalid_argument,
+              core::valid_utf8("Ignition config: " + what + ": " + problem),
               "pass the document devx or butane produced");
 }
 
@@ -96,11 +97,12 @@ std::string resource_bytes(const json::object& resource, const std::string& what
   std::optional<std::string> bytes = decode_data_url(*source);
   if (!bytes) {
     if (source->rfind("data:", 0) == 0) malformed(what + ".source", "is not a valid data URL");
-    throw Error(ErrorCode::unsupported,
-                valid_utf8("Ignition config: " + what + ".source '" + source->substr(0, 80) +
-                           "' is fetched from the network, which a replay over SSH does not do"),
-                "inline the contents (butane: inline: or local:) or boot the VM with the Ignition "
-                "file instead of replaying it");
+    throw Error(
+        ErrorCode::unsupported,
+        core::valid_utf8("Ignition config: " + what + ".source '" + source->substr(0, 80) +
+                         "' is fetched from the network, which a replay over SSH does not do"),
+        "inline the contents (butane: inline: or local:) or boot the VM with the Ignition "
+        "file instead of replaying it");
   }
   const std::string compression = string_at(resource, "compression", what).value_or("");
   if (compression == "gzip") {

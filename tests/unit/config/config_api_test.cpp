@@ -114,6 +114,21 @@ TEST(ConfigApi, ErrorCarriesEveryDiagnosticInDetails) {
   }
 }
 
+TEST(ConfigApi, AnUnknownKeyWithInvalidUtf8IsStillAConfigError) {
+  TempDir dir;
+  dir.write("devx.yaml", "services:\n  - name: a\n    command: x\n    bad\xff\xfekey: 1\n");
+  try {
+    devx::load_project_or_throw(dir.path() / "devx.yaml", alice());
+    FAIL() << "expected an error";
+  } catch (const devx::Error& e) {
+    EXPECT_EQ(e.code(), devx::ErrorCode::config_invalid);
+    // The details are valid JSON and the bytes became U+FFFD.
+    const auto details = boost::json::parse(e.details_json()).as_object();
+    const std::string message(details.at("diagnostics").as_array()[0].at("message").as_string());
+    EXPECT_NE(message.find("bad\xef\xbf\xbd\xef\xbf\xbdkey"), std::string::npos) << message;
+  }
+}
+
 TEST(ConfigApi, IncludesOfDevicesAreRefusedWithADiagnostic) {
   TempDir dir;
   dir.write("devx.yaml", "include: [/dev/zero]\nservices: [{name: a, command: x}]\n");
