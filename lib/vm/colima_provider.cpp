@@ -4,15 +4,13 @@
 
 #include <boost/json/object.hpp>
 
-#include "core/json.hpp"
+#include "vm/json_listing.hpp"
 #include "vm/providers.hpp"
 
 namespace devx::vm {
 namespace {
 
 namespace json = boost::json;
-
-constexpr std::int64_t kMiB = 1024 * 1024;
 
 void add_sizes(std::vector<std::string>& argv, const MachineSizes& sizes) {
   if (sizes.cpus > 0) argv.insert(argv.end(), {"--cpu", std::to_string(sizes.cpus)});
@@ -24,19 +22,7 @@ void add_sizes(std::vector<std::string>& argv, const MachineSizes& sizes) {
 
 // `colima list --json` prints one JSON object per line; the default profile is "default".
 std::vector<json::object> colima_profiles(Context& context) {
-  const std::vector<std::string> argv = {"colima", "list", "--json"};
-  const auto result = run_query(context, argv);
-  if (!result.ok()) throw command_error("colima list", argv, result);
-  std::vector<json::object> out;
-  std::string_view rest = result.out;
-  while (!rest.empty()) {
-    const auto nl = rest.find('\n');
-    const auto v = core::parse_json_or_null(rest.substr(0, nl));
-    if (v.is_object()) out.push_back(v.as_object());
-    if (nl == std::string_view::npos) break;
-    rest.remove_prefix(nl + 1);
-  }
-  return out;
+  return list_json_lines(context, {"colima", "list", "--json"}, "colima list");
 }
 
 class ColimaProvider final : public Provider {
@@ -79,23 +65,11 @@ class ColimaProvider final : public Provider {
   bool resize_restarts() const override { return true; }
 
   MachineState inspect(Context& context, const std::string& vm) const override {
-    MachineState state;
-    for (const auto& profile : colima_profiles(context)) {
-      if (core::string_field(profile, "name") != vm) continue;
-      state.exists = true;
-      const auto status = core::string_field(profile, "status");
-      state.state = status == "Running" ? "running" : status == "Stopped" ? "stopped" : "unknown";
-      state.sizes.cpus = static_cast<int>(core::int_field(profile, "cpus"));
-      state.sizes.memory_mb = static_cast<int>(core::int_field(profile, "memory") / kMiB);
-      state.sizes.disk_gb = static_cast<int>(core::int_field(profile, "disk") / (1024 * kMiB));
-    }
-    return state;
+    return machine_state_in(colima_profiles(context), vm);
   }
+
   std::vector<std::string> list(Context& context) const override {
-    std::vector<std::string> names;
-    for (const auto& profile : colima_profiles(context))
-      names.push_back(core::string_field(profile, "name"));
-    return names;
+    return machine_names_in(colima_profiles(context));
   }
 
   // colima ssh hands the words to limactl shell, which quotes them.

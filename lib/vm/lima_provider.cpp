@@ -5,7 +5,7 @@
 
 #include <boost/json/object.hpp>
 
-#include "core/json.hpp"
+#include "vm/json_listing.hpp"
 #include "vm/providers.hpp"
 
 namespace devx::vm {
@@ -15,22 +15,8 @@ namespace json = boost::json;
 
 // `limactl list --json` prints one JSON object per line.
 std::vector<json::object> lima_instances(Context& context) {
-  const std::vector<std::string> argv = {"limactl", "list", "--json"};
-  const auto result = run_query(context, argv);
-  if (!result.ok()) throw command_error("limactl list", argv, result);
-  std::vector<json::object> out;
-  std::string_view rest = result.out;
-  while (!rest.empty()) {
-    const auto nl = rest.find('\n');
-    const auto v = core::parse_json_or_null(rest.substr(0, nl));
-    if (v.is_object()) out.push_back(v.as_object());
-    if (nl == std::string_view::npos) break;
-    rest.remove_prefix(nl + 1);
-  }
-  return out;
+  return list_json_lines(context, {"limactl", "list", "--json"}, "limactl list");
 }
-
-constexpr std::int64_t kMiB = 1024 * 1024;
 
 class LimaProvider final : public Provider {
  public:
@@ -81,23 +67,11 @@ class LimaProvider final : public Provider {
   }
 
   MachineState inspect(Context& context, const std::string& vm) const override {
-    MachineState state;
-    for (const auto& instance : lima_instances(context)) {
-      if (core::string_field(instance, "name") != vm) continue;
-      state.exists = true;
-      const auto status = core::string_field(instance, "status");
-      state.state = status == "Running" ? "running" : status == "Stopped" ? "stopped" : "unknown";
-      state.sizes.cpus = static_cast<int>(core::int_field(instance, "cpus"));
-      state.sizes.memory_mb = static_cast<int>(core::int_field(instance, "memory") / kMiB);
-      state.sizes.disk_gb = static_cast<int>(core::int_field(instance, "disk") / (1024 * kMiB));
-    }
-    return state;
+    return machine_state_in(lima_instances(context), vm);
   }
+
   std::vector<std::string> list(Context& context) const override {
-    std::vector<std::string> names;
-    for (const auto& instance : lima_instances(context))
-      names.push_back(core::string_field(instance, "name"));
-    return names;
+    return machine_names_in(lima_instances(context));
   }
 
   // limactl shell quotes the words itself (shellescape) before handing them to ssh. The login
