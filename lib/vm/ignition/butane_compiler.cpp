@@ -3,6 +3,7 @@
 // document in the key order of Ignition's Go structs.
 #include <devx/ignition.hpp>
 
+#include "config/codec.hpp"
 #include "config/suggest.hpp"
 #include "core/utf8.hpp"
 #include "vm/ignition/encoding.hpp"
@@ -54,22 +55,6 @@ struct BudgetExceeded {};
 // Errors quote paths and document text, which may be any bytes; error JSON must be valid UTF-8.
 [[noreturn]] void fail(ErrorCode code, const std::string& message, const std::string& hint = {}) {
   throw Error(code, core::valid_utf8(message), core::valid_utf8(hint));
-}
-
-std::string_view yaml_kind(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-      return "null";
-    case YAML::NodeType::Scalar:
-      return "a scalar";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return "nothing";
 }
 
 // A plain (unquoted, untagged) scalar, or one explicitly tagged with `tag` (e.g. !!int).
@@ -361,7 +346,7 @@ class Compiler {
                                 std::span<const std::string_view> keys) {
     count_node();
     if (!node.IsMap()) {
-      error(node, what + " must be a mapping, got " + std::string(yaml_kind(node)));
+      error(node, what + " must be a mapping, got " + std::string(config::yaml_kind(node)));
       return std::nullopt;
     }
     Fields fields{node, {}};
@@ -369,8 +354,8 @@ class Compiler {
       count_node();
       const YAML::Node key_node = it->first;
       if (!key_node.IsScalar()) {
-        error(key_node,
-              "keys of " + what + " must be strings, got " + std::string(yaml_kind(key_node)));
+        error(key_node, "keys of " + what + " must be strings, got " +
+                            std::string(config::yaml_kind(key_node)));
         continue;
       }
       const std::string key = key_node.Scalar();
@@ -406,8 +391,8 @@ class Compiler {
     if (!field) return std::nullopt;
     count_node();
     if (!field->value.IsScalar()) {
-      error(field->value,
-            child(what, key) + " must be a string, got " + std::string(yaml_kind(field->value)));
+      error(field->value, child(what, key) + " must be a string, got " +
+                              std::string(config::yaml_kind(field->value)));
       return std::nullopt;
     }
     return field->value.Scalar();
@@ -433,7 +418,7 @@ class Compiler {
 
   static std::string describe(const YAML::Node& node) {
     if (node.IsScalar()) return "'" + node.Scalar() + "'";
-    return std::string(yaml_kind(node));
+    return std::string(config::yaml_kind(node));
   }
 
   // YAML integers as Go's yaml.v3 reads them: decimal, 0x…, 0o…, 0b… or a leading 0 for octal
@@ -512,8 +497,8 @@ class Compiler {
     if (!field) return {};
     count_node();
     if (!field->value.IsSequence()) {
-      error(field->value,
-            child(what, key) + " must be a list, got " + std::string(yaml_kind(field->value)));
+      error(field->value, child(what, key) + " must be a list, got " +
+                              std::string(config::yaml_kind(field->value)));
       return {};
     }
     std::vector<YAML::Node> items;
@@ -531,7 +516,7 @@ class Compiler {
     for (const YAML::Node& entry : sequence(fields, key, what)) {
       if (!entry.IsScalar())
         error(entry, item(child(what, key), index) + " must be a string, got " +
-                         std::string(yaml_kind(entry)));
+                         std::string(config::yaml_kind(entry)));
       else
         out.push_back(entry.Scalar());
       ++index;
@@ -697,7 +682,7 @@ class Compiler {
   json::object translate_root(const YAML::Node& root) {
     if (!root.IsMap()) {
       error(root, "a Butane config must be a mapping with 'variant' and 'version', got " +
-                      std::string(yaml_kind(root)));
+                      std::string(config::yaml_kind(root)));
       finish_diagnostics();
     }
     resolve_version(root);
