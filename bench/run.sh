@@ -57,3 +57,19 @@ cmake --build --preset default --target yamux_bench
 YAMUX_BENCH="$(find build/default -type f -name yamux_bench -perm -u+x | head -1)"
 "$YAMUX_BENCH" | tee "$OUT/yamux_bench.txt"
 tail -1 "$OUT/yamux_bench.txt" >"$OUT/yamux_bench.json"
+
+devx_banner "ignition_bench (built-in dev machine config; a generated 1,000-file Butane document)"
+cmake --build --preset default --target ignition_bench
+IGNITION_BENCH="$(find build/default -type f -name ignition_bench -perm -u+x | head -1)"
+"$IGNITION_BENCH" | tee "$OUT/ignition_bench.txt"
+
+devx_banner "devx vm status --dry-run cold start (process start to exit; devx --version is the floor)"
+VM_HOME="$(mktemp -d)"
+if command -v hyperfine >/dev/null 2>&1; then
+  # podman machine: one `podman machine inspect`; host: one `podman info` (most of its time).
+  hyperfine -N --warmup 3 --runs 20 --export-json "$OUT/vm_status.json" \
+    "$DEVX --version" \
+    "$DEVX --devx-home $VM_HOME vm --provider podman --name bench-vm status --dry-run --json" \
+    "$DEVX --devx-home $VM_HOME vm --provider host status --dry-run --json" | tee "$OUT/vm_status.txt"
+fi
+rm -rf "$VM_HOME"
