@@ -14,6 +14,7 @@
 //                "path"?}], …operation-specific keys}
 #include <devx/context.hpp>
 #include <devx/export.hpp>
+#include <devx/tunnel.hpp>
 
 #include <filesystem>
 #include <string>
@@ -26,9 +27,9 @@ struct SitesOptions {
   std::filesystem::path project_dir;
   // "OWNER/NAME"; "" = the repository `gh repo view` reports for project_dir.
   std::string repo;
-  // Cloudflare API base URL; "" = $DEVX_CLOUDFLARE_API_URL, else
-  // https://api.cloudflare.com/client/v4.
-  std::string cloudflare_api_url;
+  // The Cloudflare API (tunnel.hpp). Empty env_sources = the project's `env:` list when
+  // project_dir has a devx.yaml.
+  CloudflareSettings cloudflare;
   bool assume_yes = false;
 };
 
