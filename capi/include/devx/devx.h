@@ -56,6 +56,7 @@ typedef struct devx_context devx_context_t;
 typedef struct devx_project devx_project_t;
 typedef struct devx_op devx_op_t;
 typedef struct devx_session devx_session_t; /* since ABI version 2 */
+typedef struct devx_edge_proxy devx_edge_proxy_t; /* since ABI version 5 */
 
 /* ---- version --------------------------------------------------------------------------------- */
 
@@ -64,7 +65,9 @@ DEVX_EXPORT const char *devx_version(void);
 /* Incremented whenever functions are added to this header: 1 = configuration and operations,
  * 2 = sessions (devx_session_*, devx_up_plan), 3 = Kubernetes bridge (devx_bridge_*), error codes
  * 17–19, 4 = dev VM, Ignition, doctor, nuke (devx_vm_*, devx_butane_*, devx_dev_machine_*,
- * devx_doctor_*, devx_nuke*). */
+ * devx_doctor_*, devx_nuke*), 5 = tunnels, edge proxies, mesh, sites, webhooks, mail
+ * (devx_tunnel_*, devx_edge_proxy_*, devx_throttle_*, devx_inspect_*, devx_mesh_*, devx_sites_*,
+ * devx_webhook_*, devx_mail_*). */
 DEVX_EXPORT int devx_abi_version(void);
 
 /* ---- strings and errors ---------------------------------------------------------------------- */
@@ -487,6 +490,217 @@ DEVX_EXPORT devx_status_t devx_nuke_plan(char **out_json, devx_context_t *ctx,
  * in its details, when an item could not be removed. */
 DEVX_EXPORT devx_status_t devx_nuke(char **out_json, devx_context_t *ctx, const char *options_json,
                                     devx_error_t **err);
+
+/* ---- tunnels, edge proxies, mesh, sites, webhooks, mail (ABI version 5) ---------------------- */
+
+/* Cloudflare tunnels, the local edge proxies and the inspector, the VM's Tailscale node, GitHub
+ * Pages sites, the webhook catcher and the mail catcher, as declared in include/devx/tunnel.hpp,
+ * edge.hpp, mesh.hpp, sites.hpp, webhook.hpp and mail.hpp (docs/tunnels.md, docs/edge.md,
+ * docs/mesh.md, docs/sites.md, docs/webhook.md, docs/mail.md). Options documents are decoded
+ * strictly when the call is made (DEVX_E_INVALID_ARGUMENT naming the field, "cloudflare.api_url");
+ * NULL means defaults and a JSON null keeps a field's default. Every call that changes something
+ * honours the context's dry_run (its result is the plan: {"v":1,"operation","dry_run":true,
+ * "actions":[…]}). Secrets ("api_token", "basic_auth", "auth_key") travel only inside these
+ * documents: never in argv, plans, events or logs. Cloudflare API failures are DEVX_E_HTTP,
+ * DEVX_E_PERMISSION_DENIED, DEVX_E_CONFLICT or DEVX_E_NOT_FOUND whose details hold
+ * {"status","method","url","cloudflare_errors":[{"code","message"}]}.
+ *
+ * "cloudflare" (every tunnel and sites document; docs/schemas/tunnel-cloudflare.schema.json):
+ * {"api_url":"" ($DEVX_CLOUDFLARE_API_URL, else https://api.cloudflare.com/client/v4),
+ *  "api_token":"" ($CLOUDFLARE_API_TOKEN, $CF_API_TOKEN, then "env_sources"),"account_id":"",
+ *  "cloudflared":"cloudflared","env_sources":["path/.env",…]}. */
+
+/* Exposes a local port at https://<hostname> on this machine's tunnel (created once, reused):
+ * options_json {"v":1,"cloudflare":{…},"port":3000,"name":"","zone":"","domain":"",
+ * "basic_auth":"user:pass","throttle":""|"3g"|"edge"|"slow"}
+ * (docs/schemas/tunnel-expose-options.schema.json); everything is validated before anything is
+ * created. Without proxies the operation ends once the route is live and its result is the
+ * exposure; with "basic_auth"/"throttle" it emits {"state":"exposed","exposure":{…}} and serves
+ * the proxies until devx_op_cancel, then removes the exposure it made. */
+DEVX_EXPORT devx_status_t devx_tunnel_expose_start(devx_op_t **out, devx_context_t *ctx,
+                                                   const char *options_json, devx_error_t **err);
+
+/* Removes an exposure's ingress rule, DNS record and record: options_json {"v":1,
+ * "cloudflare":{…},"target":"<id or hostname>","all":false}
+ * (docs/schemas/tunnel-unexpose-options.schema.json). Result {"v":1,"operation":
+ * "tunnel.unexpose","dry_run","actions","removed":[…]}; DEVX_E_NOT_FOUND names the exposures. */
+DEVX_EXPORT devx_status_t devx_tunnel_unexpose(char **out_json, devx_context_t *ctx,
+                                               const char *options_json, devx_error_t **err);
+
+/* The recorded exposures and tunnels (no API call): {"v":1,"exposures":[…],"tunnels":[…]}
+ * (docs/schemas/tunnel-status.schema.json). */
+DEVX_EXPORT devx_status_t devx_tunnel_status(char **out_json, devx_context_t *ctx,
+                                             devx_error_t **err);
+
+/* Brings up the project's `tunnels:` on the project's tunnel until devx_op_cancel, which removes
+ * the routes it added: options_json {"v":1,"cloudflare":{…},"zone":""}
+ * (docs/schemas/tunnel-up-options.schema.json). One {"state":"exposed","exposure":{…}} event
+ * per entry. `project` is copied. */
+DEVX_EXPORT devx_status_t devx_tunnel_up_start(devx_op_t **out, devx_context_t *ctx,
+                                               const devx_project_t *project,
+                                               const char *options_json, devx_error_t **err);
+
+/* The DNS label a name becomes in a hostname ("My_App" -> "my-app"); DEVX_E_INVALID_ARGUMENT
+ * when nothing is left. */
+DEVX_EXPORT devx_status_t devx_tunnel_dns_label(char **out, const char *name, devx_error_t **err);
+
+/* This machine's tunnel id (generated once, stored under DEVX_HOME/tunnel). */
+DEVX_EXPORT devx_status_t devx_tunnel_machine_id(char **out, devx_context_t *ctx,
+                                                 devx_error_t **err);
+
+/* Edge proxy options (docs/schemas/edge-proxy-options.schema.json): {"v":1,"target_port":3000,
+ * "bind":"127.0.0.1","listen_port":0,"basic_auth":"user:pass","throttle":""|"3g"|"edge"|"slow",
+ * "inspect":false,"inspect_options":{"session":"","body_limit":1048576}}. Traffic flows
+ * client -> [throttle] -> [basic auth + inspector] -> 127.0.0.1:target_port. */
+
+/* The chain's plan, validated as devx_edge_proxy_start does. */
+DEVX_EXPORT devx_status_t devx_edge_proxy_plan(char **out_json, devx_context_t *ctx,
+                                               const char *options_json, devx_error_t **err);
+
+/* Binds every listener (DEVX_E_PORT_IN_USE when "listen_port" is taken) and starts the chain on a
+ * context thread. With dry_run nothing is bound: the port is 0 and the operation's result is
+ * the plan. Free the proxy (which stops it) before its context. */
+DEVX_EXPORT devx_status_t devx_edge_proxy_start(devx_edge_proxy_t **out, devx_context_t *ctx,
+                                                const char *options_json, devx_error_t **err);
+/* The port clients connect to; 0 for a dry run or NULL. */
+DEVX_EXPORT int devx_edge_proxy_port(const devx_edge_proxy_t *proxy);
+/* {"v":1,"listen","target","layers":[…],"session"?,"capture_dir"?,"stats":{…}}
+ * (docs/schemas/edge-proxy-status.schema.json). */
+DEVX_EXPORT devx_status_t devx_edge_proxy_status(char **out_json, const devx_edge_proxy_t *proxy,
+                                                 devx_error_t **err);
+/* A handle (freed with devx_op_free) on the operation running the chain: state "listening",
+ * one "exchange" event per recorded exchange, warnings; it ends when the proxy stops. */
+DEVX_EXPORT devx_status_t devx_edge_proxy_operation(devx_op_t **out, devx_edge_proxy_t *proxy,
+                                                    devx_error_t **err);
+/* Closes the listeners and connections and waits for the thread. Idempotent; NULL is ignored. */
+DEVX_EXPORT void devx_edge_proxy_stop(devx_edge_proxy_t *proxy);
+/* Stops the proxy and frees it. NULL is ignored. */
+DEVX_EXPORT void devx_edge_proxy_free(devx_edge_proxy_t *proxy);
+
+/* {"v":1,"name","latency_us","jitter_us","bytes_per_second"}; DEVX_E_INVALID_ARGUMENT naming
+ * the supported profiles for an unknown name. */
+DEVX_EXPORT devx_status_t devx_throttle_profile(char **out_json, const char *name,
+                                                devx_error_t **err);
+/* {"v":1,"names":["3g","edge","slow"]}. */
+DEVX_EXPORT devx_status_t devx_throttle_profile_names(char **out_json, devx_error_t **err);
+
+/* Inspector sessions, newest first: {"v":1,"sessions":[{"session","dir","exchanges","first",
+ * "last","target_port"}]}. */
+DEVX_EXPORT devx_status_t devx_inspect_sessions(char **out_json, devx_context_t *ctx,
+                                                devx_error_t **err);
+/* The exchanges of a session (NULL or "" = the newest): {"v":1,"session","exchanges":[…]}
+ * (docs/schemas/edge-captures.schema.json); DEVX_E_NOT_FOUND for an unknown session. */
+DEVX_EXPORT devx_status_t devx_inspect_captures(char **out_json, devx_context_t *ctx,
+                                                const char *session, devx_error_t **err);
+/* One exchange in full (headers, bodies, timing). */
+DEVX_EXPORT devx_status_t devx_inspect_capture(char **out_json, devx_context_t *ctx,
+                                               const char *session, const char *id,
+                                               devx_error_t **err);
+/* Re-sends a recorded request to 127.0.0.1: options_json {"v":1,"target_port":0 (the recorded
+ * port),"timeout_ms":30000}. Result {"v":1,"session","id","request","response","duration_ms"};
+ * DEVX_E_UNSUPPORTED for a request recorded truncated. */
+DEVX_EXPORT devx_status_t devx_inspect_replay(char **out_json, devx_context_t *ctx,
+                                              const char *session, const char *id,
+                                              const char *options_json, devx_error_t **err);
+/* Deletes a session's captures: {"v":1,"session","removed","dry_run"}. */
+DEVX_EXPORT devx_status_t devx_inspect_remove(char **out_json, devx_context_t *ctx,
+                                              const char *session, devx_error_t **err);
+
+/* Mesh options: the VM options of devx_vm_* (docs/schemas/vm-options.schema.json). */
+
+/* Joins the VM's node to the tailnet with a pre-auth key (written into the VM on stdin, never in
+ * argv), waits until it runs and verifies it: options_json = the VM options plus
+ * "auth_key":"" ($TS_AUTHKEY, then the project's env sources),"hostname":"","accept_routes":
+ * false,"timeout_s":120,"poll_interval_ms":1000 (docs/schemas/mesh-join-options.schema.json).
+ * Result: {"v":1,"operation":"mesh.join","vm","dry_run","actions","result","key_source","node"}. */
+DEVX_EXPORT devx_status_t devx_mesh_join_start(devx_op_t **out, devx_context_t *ctx,
+                                               const char *options_json, devx_error_t **err);
+/* `tailscale status --json` of the VM's node: {"v":1,"vm","backend_state","auth_url","tailnet",
+ * "self","peers":[…],"health","recorded"} (docs/schemas/mesh-status.schema.json). */
+DEVX_EXPORT devx_status_t devx_mesh_status(char **out_json, devx_context_t *ctx,
+                                           const char *options_json, devx_error_t **err);
+/* Logs the node out and forgets it; the plan document with "result". */
+DEVX_EXPORT devx_status_t devx_mesh_leave(char **out_json, devx_context_t *ctx,
+                                          const char *options_json, devx_error_t **err);
+/* The argv that runs `tailscale <args…>` in the VM (args_json ["status"]; NULL = []), for
+ * callers that attach a terminal: {"v":1,"argv":[…]}. */
+DEVX_EXPORT devx_status_t devx_mesh_tailscale_argv(char **out_json, devx_context_t *ctx,
+                                                   const char *options_json,
+                                                   const char *args_json, devx_error_t **err);
+/* Runs `tailscale <args…>` in the VM with output captured: {"v":1,"exit_code","signal",
+ * "timed_out","cancelled","out","err"} (docs/schemas/vm-exec-result.schema.json). */
+DEVX_EXPORT devx_status_t devx_mesh_exec(char **out_json, devx_context_t *ctx,
+                                         const char *options_json, const char *args_json,
+                                         const char *stdin_data, devx_error_t **err);
+
+/* Sites options (docs/schemas/sites-options.schema.json): {"v":1,"project_dir":"","repo":
+ * "OWNER/NAME" ("" = gh's answer),"cloudflare":{…},"assume_yes":false}. init and verify need
+ * "assume_yes" (else DEVX_E_PROMPT_REQUIRED with details {"confirm","plan"}). */
+
+/* GitHub Pages on <name>.<domain> with its Cloudflare CNAME: the sites options plus "domain"
+ * (required),"zone":"","name":"" (docs/schemas/sites-init-options.schema.json). Result: the plan
+ * document with "site","pages","dns","custom_domain","https","cname_file","verification". */
+DEVX_EXPORT devx_status_t devx_sites_init(char **out_json, devx_context_t *ctx,
+                                          const char *options_json, devx_error_t **err);
+/* The TXT record GitHub verifies the domain with: the sites options plus "domain","zone",
+ * "txt_name","txt_value" (docs/schemas/sites-verify-options.schema.json). */
+DEVX_EXPORT devx_status_t devx_sites_verify(char **out_json, devx_context_t *ctx,
+                                            const char *options_json, devx_error_t **err);
+/* Read-only: {"v":1,"repo","enabled","pages":{…}|null,"cname_file":{…}|null}. */
+DEVX_EXPORT devx_status_t devx_sites_status(char **out_json, devx_context_t *ctx,
+                                            const char *options_json, devx_error_t **err);
+
+/* Records every request to DEVX_HOME/webhooks/<session>.jsonl (0600) until devx_op_cancel:
+ * options_json {"v":1,"bind":"127.0.0.1","port":9999 (0 = ephemeral),"session":"",
+ * "reply_status":200,"reply_body":"{\"status\":\"captured\"}","body_limit":1048576,
+ * "expose":false,"cloudflared":"cloudflared","expose_timeout_ms":20000}
+ * (docs/schemas/webhook-catch-options.schema.json). Events: state "listening" {"session","file",
+ * "bind","port","url","env"}, state "exposed" {"public_url"}, a progress event per request (the
+ * record as data). Result: {"v":1,"session","file","requests","url","public_url"?}. */
+DEVX_EXPORT devx_status_t devx_webhook_catch_start(devx_op_t **out, devx_context_t *ctx,
+                                                   const char *options_json, devx_error_t **err);
+/* session NULL or "": {"v":1,"sessions":[…]}; else {"v":1,"session","requests":[record…]}
+ * (docs/schemas/webhook-list.schema.json). */
+DEVX_EXPORT devx_status_t devx_webhook_list(char **out_json, devx_context_t *ctx,
+                                            const char *session, devx_error_t **err);
+/* Re-sends request `id` ("<session>.<seq>", or "<seq>" of the newest session) to `to_url` + its
+ * recorded target: {"v":1,"id","request":{"method","url"},"response":{…}}. */
+DEVX_EXPORT devx_status_t devx_webhook_replay(char **out_json, devx_context_t *ctx,
+                                              const char *id, const char *to_url,
+                                              devx_error_t **err);
+
+/* Runs the SMTP catcher and its HTTP view until devx_op_cancel: options_json {"v":1,
+ * "instance":"default","bind":"127.0.0.1","smtp_port":1025,"http_port":8025,
+ * "max_message_size":26214400,"hostname":"devx-mail"}
+ * (docs/schemas/mail-catcher-options.schema.json). Events: state "listening" {"instance",
+ * "smtp_host","smtp_port","http_url","env"}, a progress event per message. Result:
+ * {"v":1,"instance","messages_received"}. */
+DEVX_EXPORT devx_status_t devx_mail_catcher_start(devx_op_t **out, devx_context_t *ctx,
+                                                  const char *options_json, devx_error_t **err);
+/* {"v":1,"instances":[{"instance","running","pid"?,"smtp_port"?,"http_port"?,"http_url"?,
+ * "messages","env"?}]} (docs/schemas/mail-instances.schema.json). */
+DEVX_EXPORT devx_status_t devx_mail_instances(char **out_json, devx_context_t *ctx,
+                                              devx_error_t **err);
+/* Summaries, newest first (instance NULL = "default"): {"v":1,"instance","messages":[{"id",
+ * "received","mail_from","rcpt_to","subject","size"}]} (docs/schemas/mail-messages.schema.json). */
+DEVX_EXPORT devx_status_t devx_mail_messages(char **out_json, devx_context_t *ctx,
+                                             const char *instance, devx_error_t **err);
+/* One message document; DEVX_E_NOT_FOUND for an unknown id. */
+DEVX_EXPORT devx_status_t devx_mail_message(char **out_json, devx_context_t *ctx,
+                                            const char *instance, const char *id,
+                                            devx_error_t **err);
+/* The raw RFC 5322 source of one message (a NUL byte in it ends the C string). */
+DEVX_EXPORT devx_status_t devx_mail_message_raw(char **out, devx_context_t *ctx,
+                                                const char *instance, const char *id,
+                                                devx_error_t **err);
+/* Deletes message `id` (NULL or "" = all): {"v":1,"instance","deleted":[…]}. */
+DEVX_EXPORT devx_status_t devx_mail_delete(char **out_json, devx_context_t *ctx,
+                                           const char *instance, const char *id,
+                                           devx_error_t **err);
+/* {"v":1,"env":{"SMTP_HOST","SMTP_PORT","MAIL_CATCHER_URL"}} of the running catcher; {} when
+ * none runs. */
+DEVX_EXPORT devx_status_t devx_mail_environment(char **out_json, devx_context_t *ctx,
+                                                const char *instance, devx_error_t **err);
 
 #ifdef __cplusplus
 }
