@@ -12,6 +12,7 @@ import subprocess
 import sys
 import urllib.parse
 
+from . import tailscale_shim
 from .common import REPO_DIR, Exit, find_real_binary
 
 IMAGE = "localhost/devx-test/busybox:latest"
@@ -22,6 +23,8 @@ INIT = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"
 ENGINE_SHIM = r"""#!/bin/sh
 engine=$(basename "$0")
 echo "$engine $*" >> /var/log/fake-engine.log
+# exec/inspect of the dev machine's system containers (vmfake/tailscale_shim.py).
+case "$1" in exec|inspect) exec /usr/local/libexec/fake-containers "$engine" "$@" ;; esac
 [ "$1" = ps ] || exit 0
 shift
 format=table
@@ -192,10 +195,12 @@ def start(vm_name):
               "if grep -q \" /etc/$f \" /proc/mounts; then c=$(cat /etc/$f); umount /etc/$f; "
               "[ -s /etc/$f ] || printf '%s\\n' \"$c\" > /etc/$f; fi; done",
               "mkdir -p /usr/local/bin /var/log /etc/systemd/system /home/core"]
-    for tool, text in SHIMS.items():
+    installed = {f"/usr/local/bin/{tool}": text for tool, text in SHIMS.items()}
+    installed.update(tailscale_shim.files())
+    for path, text in installed.items():
         encoded = base64.b64encode(text.encode()).decode()
-        script.append(f"echo {encoded} | base64 -d > /usr/local/bin/{tool} && "
-                      f"chmod 755 /usr/local/bin/{tool}")
+        script.append(f"mkdir -p {os.path.dirname(path)} && echo {encoded} | base64 -d > {path} "
+                      f"&& chmod 755 {path}")
     _run(["exec", name, "sh", "-c", " && ".join(script)])
 
 
