@@ -41,15 +41,13 @@ std::string write_key_script() {
 json::object attachment_for(const json::object& node, const std::string& hostname,
                             const Context& context) {
   const auto id = core::string_field(node, "id");
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
-                           context.clock().now().time_since_epoch())
-                           .count();
-  return json::object{{"kind", "mesh"},
-                      {"node", id.empty() ? core::string_field(node, "dns_name") : id},
-                      {"hostname", hostname},
-                      {"dns_name", core::string_field(node, "dns_name")},
-                      {"ips", node.at("ips")},
-                      {"joined_at", seconds}};
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(context.clock().now().time_since_epoch())
+          .count();
+  return json::object{
+      {"kind", "mesh"},        {"node", id.empty() ? core::string_field(node, "dns_name") : id},
+      {"hostname", hostname},  {"dns_name", core::string_field(node, "dns_name")},
+      {"ips", node.at("ips")}, {"joined_at", seconds}};
 }
 
 // What is still missing before the node counts as joined, or "" when nothing is.
@@ -78,9 +76,8 @@ class Join {
     if (missing(before).empty() && before.self &&
         core::string_field(*before.self, "hostname") == hostname) {
       record(plan, t.name, *before.self, hostname);
-      return plan.to_string({{"result", "already-joined"},
-                             {"key_source", nullptr},
-                             {"node", *before.self}});
+      return plan.to_string(
+          {{"result", "already-joined"}, {"key_source", nullptr}, {"node", *before.self}});
     }
 
     const auto key = mesh::resolve_auth_key(context_, options_.auth_key, options_.vm.project_dir);
@@ -192,9 +189,10 @@ class Join {
 }  // namespace
 
 Operation start_mesh_join(Context& context, MeshJoinOptions options) {
-  return context.start("mesh.join", [&context, options = std::move(options)](OperationScope& scope) {
-    return Join(context, options, scope).run();
-  });
+  return context.start("mesh.join",
+                       [&context, options = std::move(options)](OperationScope& scope) {
+                         return Join(context, options, scope).run();
+                       });
 }
 
 }  // namespace devx

@@ -38,8 +38,8 @@ std::string mesh_leave(Context& context, const VmOptions& options) {
   const auto vm = mesh::resolve_running_vm(context, options);
   const auto& t = vm.target;
   vm::Plan plan(context, "mesh.leave", t.name, t.provider, context.dry_run());
-  plan.command("log the node out of the tailnet", mesh::tailscale_argv(vm, {"logout"}), std::nullopt,
-               std::chrono::seconds(60));
+  plan.command("log the node out of the tailnet", mesh::tailscale_argv(vm, {"logout"}),
+               std::nullopt, std::chrono::seconds(60));
   if (plan.dry_run()) {
     plan.note("state", "remove the mesh attachment of VM " + t.name);
     return plan.to_string({{"result", "would-log-out"}});

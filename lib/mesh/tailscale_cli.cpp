@@ -121,9 +121,8 @@ TailscaleStatus parse_status(std::string_view json_text) {
   status.auth_url = core::string_field(doc, "AuthURL");
   if (const auto* self = doc.if_contains("Self"); self && self->is_object()) {
     auto node = node_from(self->as_object());
-    // A node that never logged in has an empty Self; that is no node.
-    if (!core::string_field(node, "id").empty() || !core::string_field(node, "hostname").empty())
-      status.self = std::move(node);
+    // A logged-out daemon still reports a Self (the OS hostname) but it has no node id: no node.
+    if (!core::string_field(node, "id").empty()) status.self = std::move(node);
   }
   if (const auto* peers = doc.if_contains("Peer"); peers && peers->is_object())
     for (const auto& [key, peer] : peers->as_object())
