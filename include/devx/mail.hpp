@@ -45,7 +45,7 @@ struct MailCatcherOptions {
 // an unknown id is 404 {"error":…}.
 // Another live catcher of the instance → Error(already_exists); a taken port → Error(port_in_use).
 // Dry run: the plan {"v":1,"operation":"mail.start","dry_run":true,"actions":[…]}.
-// Result (once cancelled): {"v":1,"instance","messages_received"}.
+// When cancelled: state "stopped" {"v":1,"instance","messages_received"}, then Error(cancelled).
 DEVX_API Operation start_mail_catcher(Context& context, MailCatcherOptions options);
 
 // Every instance under DEVX_HOME/mail: {"v":1,"instances":[{"instance","running","pid"?,

@@ -40,7 +40,8 @@ struct WebhookCatchOptions {
 //   state "exposed"   {"public_url"} (with expose; the cloudflared child is terminated when the
 //                      operation ends, however it ends)
 //   progress "<METHOD> <target>" with the request record as data, once per request.
-// Result (once cancelled): {"v":1,"session","file","requests","url","public_url"?}.
+//   state "stopped"   {"v":1,"session","file","requests","url","public_url"?} when cancelled;
+//                      the operation then ends with Error(cancelled), like every cancelled one.
 // A taken port → Error(port_in_use); cloudflared missing → Error(command_not_found); no URL in
 // time or cloudflared exiting first → Error(timeout) / Error(command_failed) with its last lines.
 // Dry run: the plan {"v":1,"operation":"webhook.catch","dry_run":true,"actions":[…]}.
