@@ -115,6 +115,10 @@ std::string now_rfc3339(Context& context) {
 
 std::string machine_id(Context& context) {
   std::string id;
+  if (context.dry_run()) {  // a plan changes nothing, not even the id file
+    id = string_field(read_object(context, machine_key), "machine_id");
+    return id.empty() ? "{machine_id}" : id;
+  }
   context.state().update(machine_key, [&](std::optional<std::string> current) {
     json::object file;
     if (current) {
@@ -169,6 +173,7 @@ std::vector<std::pair<TunnelScope, TunnelRecord>> recorded_tunnels(Context& cont
     out.emplace_back(TunnelScope{std::string(machine_key), "machine", "", t->name}, *t);
   }
   for (const auto& key : context.state().list("tunnel/projects")) {
+    if (!key.ends_with(".json")) continue;
     const auto file = read_object(context, key);
     if (auto t = tunnel_from(file))
       out.emplace_back(TunnelScope{key, "project", string_field(file, "project"), t->name}, *t);
@@ -211,6 +216,7 @@ json::object exposure_to_json(const ExposureRecord& e) {
 std::vector<ExposureRecord> read_exposures(Context& context) {
   std::vector<ExposureRecord> out;
   for (const auto& key : context.state().list("tunnel/exposures")) {
+    if (!key.ends_with(".json")) continue;
     const auto o = read_object(context, key);
     if (!o.empty()) out.push_back(exposure_from(o));
   }
