@@ -144,25 +144,25 @@ VmOptions parse_net_vm_options(const char* text, const char* what) {
 }
 
 TunnelExposeOptions parse_tunnel_expose_options(const char* text) {
-  return decode_document<TunnelExposeOptions>(
-      text, "tunnel expose options", [](Fields& f, TunnelExposeOptions& o) {
-        cloudflare_fields(f, o.cloudflare);
-        f.integer("port", o.port);
-        f.text("name", o.name);
-        f.text("zone", o.zone);
-        f.text("domain", o.domain);
-        f.text("basic_auth", o.basic_auth);
-        f.text("throttle", o.throttle);
-      });
+  return decode_document<TunnelExposeOptions>(text, "tunnel expose options",
+                                              [](Fields& f, TunnelExposeOptions& o) {
+                                                cloudflare_fields(f, o.cloudflare);
+                                                f.integer("port", o.port);
+                                                f.text("name", o.name);
+                                                f.text("zone", o.zone);
+                                                f.text("domain", o.domain);
+                                                f.text("basic_auth", o.basic_auth);
+                                                f.text("throttle", o.throttle);
+                                              });
 }
 
 TunnelUnexposeOptions parse_tunnel_unexpose_options(const char* text) {
-  return decode_document<TunnelUnexposeOptions>(
-      text, "tunnel unexpose options", [](Fields& f, TunnelUnexposeOptions& o) {
-        cloudflare_fields(f, o.cloudflare);
-        f.text("target", o.target);
-        f.flag("all", o.all);
-      });
+  return decode_document<TunnelUnexposeOptions>(text, "tunnel unexpose options",
+                                                [](Fields& f, TunnelUnexposeOptions& o) {
+                                                  cloudflare_fields(f, o.cloudflare);
+                                                  f.text("target", o.target);
+                                                  f.flag("all", o.all);
+                                                });
 }
 
 TunnelUpOptions parse_tunnel_up_options(const char* text) {
@@ -213,21 +213,22 @@ MailCatcherOptions parse_mail_catcher_options(const char* text) {
 }
 
 EdgeProxyOptions parse_edge_proxy_options(const char* text) {
-  return decode_document<EdgeProxyOptions>(
-      text, "edge proxy options", [](Fields& f, EdgeProxyOptions& o) {
-        f.integer("target_port", o.target_port);
-        f.text("bind", o.bind);
-        f.integer("listen_port", o.listen_port);
-        std::string basic_auth;
-        f.text("basic_auth", basic_auth);
-        if (!basic_auth.empty()) o.basic_auth = parse_basic_auth(basic_auth);
-        f.text("throttle", o.throttle);
-        f.flag("inspect", o.inspect);
-        f.object("inspect_options", [&](Fields& i) {
-          i.text("session", o.inspect_options.session);
-          i.size("body_limit", o.inspect_options.body_limit);
-        });
-      });
+  return decode_document<EdgeProxyOptions>(text, "edge proxy options",
+                                           [](Fields& f, EdgeProxyOptions& o) {
+                                             f.integer("target_port", o.target_port);
+                                             f.text("bind", o.bind);
+                                             f.integer("listen_port", o.listen_port);
+                                             std::string basic_auth;
+                                             f.text("basic_auth", basic_auth);
+                                             if (!basic_auth.empty())
+                                               o.basic_auth = parse_basic_auth(basic_auth);
+                                             f.text("throttle", o.throttle);
+                                             f.flag("inspect", o.inspect);
+                                             f.object("inspect_options", [&](Fields& i) {
+                                               i.text("session", o.inspect_options.session);
+                                               i.size("body_limit", o.inspect_options.body_limit);
+                                             });
+                                           });
 }
 
 ReplayOptions parse_replay_options(const char* text) {
@@ -360,8 +361,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_tunnel_up_start(devx_op_t** out, devx_
                                                           devx_error_t** err) {
   return operation_call(out, ctx, err, [&](devx::Context& context) {
     require(project, "project");
-    return devx::start_tunnel_up(context, project->project,
-                                 parse_tunnel_up_options(options_json));
+    return devx::start_tunnel_up(context, project->project, parse_tunnel_up_options(options_json));
   });
 }
 
@@ -398,8 +398,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_mesh_status(char** out_json, devx_cont
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_mesh_leave(char** out_json, devx_context_t* ctx,
-                                                     const char* options_json,
-                                                     devx_error_t** err) {
+                                                     const char* options_json, devx_error_t** err) {
   return document_call(out_json, ctx, err, [&](devx::Context& context) {
     return devx::mesh_leave(context, parse_net_vm_options(options_json, "mesh leave options"));
   });
@@ -576,12 +575,12 @@ extern "C" DEVX_EXPORT devx_status_t devx_throttle_profile(char** out_json, cons
     require(out_json, "out_json");
     require(name, "name");
     const auto profile = devx::throttle_profile(name);
-    *out_json = copy_string(json::serialize(json::object{
-        {"v", 1},
-        {"name", profile.name},
-        {"latency_us", profile.latency.count()},
-        {"jitter_us", profile.jitter.count()},
-        {"bytes_per_second", profile.bytes_per_second}}));
+    *out_json =
+        copy_string(json::serialize(json::object{{"v", 1},
+                                                 {"name", profile.name},
+                                                 {"latency_us", profile.latency.count()},
+                                                 {"jitter_us", profile.jitter.count()},
+                                                 {"bytes_per_second", profile.bytes_per_second}}));
   });
 }
 

@@ -64,5 +64,12 @@ void add_vm_commands(CLI::App& app, Cli& cli);
 void add_butane_command(CLI::App& app, Cli& cli);
 void add_doctor_commands(CLI::App& app, Cli& cli);
 void add_nuke_command(CLI::App& app, Cli& cli);
+// devx tunnel … (docs/tunnels.md, docs/edge.md), devx mesh … (docs/mesh.md), devx sites …
+// (docs/sites.md), devx webhook … (docs/webhook.md), devx mail … (docs/mail.md).
+void add_tunnel_commands(CLI::App& app, Cli& cli);
+void add_mesh_commands(CLI::App& app, Cli& cli);
+void add_sites_commands(CLI::App& app, Cli& cli);
+void add_webhook_commands(CLI::App& app, Cli& cli);
+void add_mail_commands(CLI::App& app, Cli& cli);
 
 }  // namespace devx::cli
