@@ -222,6 +222,7 @@ CaptureWriter::CaptureWriter(fs::path dir, std::string session, int target_port,
   std::ifstream in(dir_ / kLog);
   std::string line;
   while (std::getline(in, line)) ++next_;
+  log_ = open_private(dir_ / kLog, O_WRONLY | O_APPEND);
 }
 
 std::string CaptureWriter::next_id() {
@@ -264,9 +265,8 @@ boost::json::object CaptureWriter::record(const Exchange& exchange) {
   const std::string line = core::to_json_string(record) + "\n";
   {
     std::lock_guard lock(mutex_);
-    // One write() of a whole line with O_APPEND: readers never see two records interleaved.
-    const auto fd = open_private(dir_ / kLog, O_WRONLY | O_APPEND);
-    write_all(fd.get(), line, dir_ / kLog);
+    // Whole lines appended under the lock: readers never see two records interleaved.
+    write_all(log_.get(), line, dir_ / kLog);
   }
   return summary_of(record);
 }

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/unique_fd.hpp"
+
 namespace devx::edge {
 
 // Throws Error(invalid_argument) for a bad port, bind address, profile or session name.
@@ -84,6 +86,7 @@ class CaptureWriter {
  public:
   CaptureWriter(std::filesystem::path dir, std::string session, int target_port,
                 std::size_t body_limit);
+
   const std::string& session() const noexcept { return session_; }
   const std::filesystem::path& dir() const noexcept { return dir_; }
   std::size_t body_limit() const noexcept { return body_limit_; }
@@ -99,6 +102,7 @@ class CaptureWriter {
   std::size_t body_limit_;
   std::mutex mutex_;
   std::uint64_t next_ = 1;
+  core::UniqueFd log_;  // exchanges.jsonl, open for appending while the writer lives
 };
 
 // Headers a proxy never passes on (RFC 9110 §7.6.1), by lower-case name.

@@ -407,7 +407,7 @@ class HttpLayer final : public Layer, public std::enable_shared_from_this<HttpLa
       }
       if (!ec) break;
       drop_upstream(c);
-      const bool retry = reused && attempt == 0 && !has_body && !sent.ec;
+      const bool retry = reused && attempt == 0 && !has_body;
       if (retry) continue;
       ++stats.upstream_errors;
       const std::string why = "127.0.0.1:" + std::to_string(target_port_) +

@@ -172,31 +172,40 @@ EdgeProxy start_edge_proxy(Context& context, EdgeProxyOptions options) {
   const bool http = options.basic_auth.has_value() || options.inspect;
   const bool throttled = !options.throttle.empty();
   // Built from the target outwards; only the outermost listener takes the caller's address.
-  int next_port = options.target_port;
-  if (http) {
-    edge::HttpLayerOptions http_options;
-    http_options.basic_auth = options.basic_auth;
-    if (options.inspect) {
-      impl->session = options.inspect_options.session.empty()
-                          ? edge::default_session_name(context.clock().now(), options.target_port)
-                          : options.inspect_options.session;
-      const auto dir = context.home() / "inspect" / impl->session;
-      impl->capture_dir = dir.string();
-      http_options.capture = std::make_shared<edge::CaptureWriter>(
-          dir, impl->session, options.target_port, options.inspect_options.body_limit);
+  // A session directory made for a chain that then cannot listen is removed again.
+  std::filesystem::path created_dir;
+  try {
+    int next_port = options.target_port;
+    if (http) {
+      edge::HttpLayerOptions http_options;
+      http_options.basic_auth = options.basic_auth;
+      if (options.inspect) {
+        impl->session = options.inspect_options.session.empty()
+                            ? edge::default_session_name(context.clock().now(), options.target_port)
+                            : options.inspect_options.session;
+        const auto dir = context.home() / "inspect" / impl->session;
+        if (!std::filesystem::exists(dir)) created_dir = dir;
+        impl->capture_dir = dir.string();
+        http_options.capture = std::make_shared<edge::CaptureWriter>(
+            dir, impl->session, options.target_port, options.inspect_options.body_limit);
+      }
+      auto layer = edge::make_http_layer(runtime->io, throttled ? "127.0.0.1" : options.bind,
+                                         throttled ? 0 : options.listen_port, next_port,
+                                         std::move(http_options), sink);
+      next_port = layer->port();
+      runtime->layers.insert(runtime->layers.begin(), std::move(layer));
     }
-    auto layer = edge::make_http_layer(runtime->io, throttled ? "127.0.0.1" : options.bind,
-                                       throttled ? 0 : options.listen_port, next_port,
-                                       std::move(http_options), sink);
-    next_port = layer->port();
-    runtime->layers.insert(runtime->layers.begin(), std::move(layer));
-  }
-  if (throttled || !http) {
-    std::optional<ThrottleProfile> profile;
-    if (throttled) profile = throttle_profile(options.throttle);
-    auto layer = edge::make_tcp_layer(runtime->io, options.bind, options.listen_port, next_port,
-                                      profile, sink);
-    runtime->layers.insert(runtime->layers.begin(), std::move(layer));
+    if (throttled || !http) {
+      std::optional<ThrottleProfile> profile;
+      if (throttled) profile = throttle_profile(options.throttle);
+      auto layer = edge::make_tcp_layer(runtime->io, options.bind, options.listen_port, next_port,
+                                        profile, sink);
+      runtime->layers.insert(runtime->layers.begin(), std::move(layer));
+    }
+  } catch (...) {
+    std::error_code ignored;
+    if (!created_dir.empty()) std::filesystem::remove_all(created_dir, ignored);
+    throw;
   }
   impl->port = runtime->layers.front()->port();
   for (const auto& layer : runtime->layers) impl->layers.push_back(layer->describe());
