@@ -73,3 +73,9 @@ if command -v hyperfine >/dev/null 2>&1; then
     "$DEVX --devx-home $VM_HOME vm --provider host status --dry-run --json" | tee "$OUT/vm_status.txt"
 fi
 rm -rf "$VM_HOME"
+
+devx_banner "edge_bench (requests/s, p99: direct vs through the basic-auth proxy vs the inspector)"
+cmake --build --preset default --target edge_bench
+EDGE_BENCH="$(find build/default -type f -name edge_bench -perm -u+x | head -1)"
+"$EDGE_BENCH" | tee "$OUT/edge_bench.txt"
+tail -1 "$OUT/edge_bench.txt" >"$OUT/edge_bench.json"
