@@ -57,7 +57,7 @@ struct InspectOptions {
 //   client → listener → [throttle] → [basic auth + inspector] → target
 // (one TCP proxy and one HTTP proxy; the inspector records requests after authentication, with
 // the Authorization header already removed). For another order, start separate proxies, each
-// with target_port = the next one's port().
+// with target_port = the next one's port(). With no layer set, the chain is a plain TCP relay.
 struct EdgeProxyOptions {
   int target_port = 0;             // 1..65535
   std::string bind = "127.0.0.1";  // an IP literal; anything but loopback only when asked for
@@ -84,12 +84,15 @@ class DEVX_API EdgeProxy {
   // The inspector's session name ("" without inspect).
   const std::string& session() const noexcept;
   // {"v":1,"listen":{"host","port"},"target":{"host","port"},
-  //  "layers":[{"kind":"throttle"|"http","port","profile"?,"basic_auth"?:bool,"inspect"?:bool}],
+  //  "layers":[{"kind":"throttle"|"tcp"|"http","port","target_port","profile"?,"latency_ms"?,
+  //  "jitter_ms"?,"bytes_per_second"?,"basic_auth"?:bool,"inspect"?:bool}] (client side first),
   //  "session"?,"capture_dir"?,"stats":{"connections","active","bytes_up","bytes_down",
   //  "requests","rejected","upstream_errors","accept_errors"}}
   std::string status() const;
-  // The operation running the chain: its events are state events ("listening"), one "exchange"
-  // event per recorded exchange (the capture summary as data) and warnings (accept errors).
+  // The operation running the chain (kind "edge.proxy"). Events: a state event "listening" (data:
+  // ports and layers), a state event per recorded exchange (source "inspect", data: the capture
+  // summary with "state":"exchange") and warnings (failing accepts). It ends only when stopped
+  // (ErrorCode::cancelled).
   Operation& operation() noexcept;
   // Closes the listeners and every connection, then waits for the thread. Idempotent.
   void stop();
