@@ -711,3 +711,137 @@ export const nuke: {
   /** Needs assumeYes; with a dry-run context, returns the plan. */
   run: VmCall<NukeOptions, NukeResult | NukePlan>;
 };
+
+// ---- tunnels, edge proxies, mesh, sites, webhooks, mail ----------------------------------------
+
+/** A JSON document of the library (docs/schemas/{tunnel,edge,mesh,sites,webhook,mail}-*.json). */
+export type Doc = { v: number; [key: string]: unknown };
+
+/** How the Cloudflare API and cloudflared are reached; absent fields come from the environment. */
+export interface CloudflareSettings {
+  apiUrl?: string;
+  /** Secret: $CLOUDFLARE_API_TOKEN, $CF_API_TOKEN, then envSources when absent. */
+  apiToken?: string;
+  accountId?: string;
+  cloudflared?: string;
+  envSources?: string[];
+}
+
+/** Work that serves until cancelled; close() cancels it and waits for its cleanup. */
+export class ServiceOperation extends Operation<Doc> {
+  close(): Promise<void>;
+}
+
+export interface TunnelExposeOptions {
+  port: number;
+  name?: string;
+  zone?: string;
+  domain?: string;
+  /** "user:pass" (secret). */
+  basicAuth?: string;
+  throttle?: '' | '3g' | 'edge' | 'slow';
+  cloudflare?: CloudflareSettings;
+  context?: Context;
+}
+
+export const tunnel: {
+  expose(options: TunnelExposeOptions): ServiceOperation;
+  unexpose(options: { target?: string; all?: boolean; cloudflare?: CloudflareSettings;
+    context?: Context }): Doc;
+  /** { v, exposures, tunnels } from the records. */
+  status(options?: { context?: Context }): Doc;
+  up(project: Project, options?: { zone?: string; cloudflare?: CloudflareSettings;
+    context?: Context }): ServiceOperation;
+  dnsLabel(name: string): string;
+  machineId(options?: { context?: Context }): string;
+};
+
+export interface EdgeProxyOptions {
+  targetPort: number;
+  bind?: string;
+  listenPort?: number;
+  /** "user:pass" (secret). */
+  basicAuth?: string;
+  throttle?: '' | '3g' | 'edge' | 'slow';
+  inspect?: boolean;
+  inspectOptions?: { session?: string; bodyLimit?: number };
+  context?: Context;
+}
+
+export class EdgeProxy {
+  readonly port: number;
+  readonly url: string;
+  status(): Doc;
+  operation(): Operation<Doc>;
+  close(): void;
+}
+
+export const edge: {
+  proxy(options: EdgeProxyOptions): EdgeProxy;
+  plan(options: EdgeProxyOptions): Doc;
+  throttleProfile(name: string): { v: number; name: string; latency_us: number;
+    jitter_us: number; bytes_per_second: number };
+  throttleProfiles(): string[];
+  sessions(options?: { context?: Context }): Doc;
+  captures(options?: { session?: string; context?: Context }): Doc;
+  capture(id: string, options?: { session?: string; context?: Context }): Doc;
+  replay(id: string, options?: { session?: string; targetPort?: number; timeoutMs?: number;
+    context?: Context }): Doc;
+  remove(session: string, options?: { context?: Context }): Doc;
+};
+
+export interface MeshOptions {
+  provider?: VmProvider | '';
+  name?: string;
+  projectDir?: string;
+  platform?: 'linux' | 'darwin' | '';
+  context?: Context;
+}
+
+export const mesh: {
+  join(options?: MeshOptions & { authKey?: string; hostname?: string; acceptRoutes?: boolean;
+    timeoutS?: number; pollIntervalMs?: number }): Operation<Doc>;
+  status(options?: MeshOptions): Doc;
+  leave(options?: MeshOptions): Doc;
+  tailscaleArgv(args?: string[], options?: MeshOptions): string[];
+  exec(args: string[], options?: MeshOptions & { stdin?: string }): VmExecResult;
+};
+
+export interface SitesOptions {
+  projectDir?: string;
+  repo?: string;
+  cloudflare?: CloudflareSettings;
+  assumeYes?: boolean;
+  context?: Context;
+}
+
+export const sites: {
+  init(options: SitesOptions & { domain: string; zone?: string; name?: string }): Doc;
+  verify(options: SitesOptions & { domain: string; zone?: string; txtName?: string;
+    txtValue?: string }): Doc;
+  status(options?: SitesOptions): Doc;
+};
+
+export const webhook: {
+  catch(options?: { port?: number; bind?: string; session?: string; replyStatus?: number;
+    replyBody?: string; bodyLimit?: number; expose?: boolean; cloudflared?: string;
+    exposeTimeoutMs?: number; context?: Context }): ServiceOperation;
+  list(options?: { session?: string; context?: Context }): Doc;
+  replay(id: string, toUrl: string, options?: { context?: Context }): Doc;
+};
+
+export interface MailOptions {
+  instance?: string;
+  context?: Context;
+}
+
+export const mail: {
+  catcher(options?: MailOptions & { bind?: string; smtpPort?: number; httpPort?: number;
+    maxMessageSize?: number; hostname?: string }): ServiceOperation;
+  instances(options?: { context?: Context }): Doc;
+  messages(options?: MailOptions): Doc;
+  message(id: string, options?: MailOptions): Doc;
+  raw(id: string, options?: MailOptions): string;
+  delete(id?: string, options?: MailOptions): Doc;
+  environment(options?: MailOptions): Record<string, string>;
+};

@@ -149,6 +149,7 @@ class Context {
     this._handle = call(native.context_new, JSON.stringify(options));
     this._operations = new Set();
     this._sessions = new Set();
+    this._proxies = new Set();
     this._token = {};
     finalizer.register(this, { free: native.context_free, handle: this._handle }, this._token);
   }
@@ -165,7 +166,10 @@ class Context {
   // Cancels and waits for this context's operations, then frees it. Idempotent.
   close() {
     if (this._handle === null) return;
-    // Sessions first: freeing one stops its processes synchronously (devx_session_free).
+    // Proxies and sessions first: freeing them stops their threads and processes.
+    for (const proxy of [...this._proxies]) proxy.close();
+    this._proxies.clear();
+    // Sessions: freeing one stops its processes synchronously (devx_session_free).
     for (const session of this._sessions) session._free();
     this._sessions.clear();
     for (const op of this._operations) op._abandon();
@@ -917,6 +921,286 @@ const nuke = Object.freeze({
   },
 });
 
+// ---- tunnels, edge proxies, mesh, sites, webhooks, mail ----------------------------------------
+
+// Options use camelCase keys; as for the VM, they are renamed to the keys of the C ABI's
+// documents (docs/schemas/{tunnel,edge,mesh,sites,webhook,mail}-*.schema.json) and every value,
+// and every key not known here, passes through unchanged, so the library's strict decoding names
+// any mistake.
+const NET_KEYS = {
+  ...MACHINE_KEYS,
+  apiUrl: 'api_url',
+  apiToken: 'api_token',
+  accountId: 'account_id',
+  envSources: 'env_sources',
+  basicAuth: 'basic_auth',
+  targetPort: 'target_port',
+  listenPort: 'listen_port',
+  inspectOptions: 'inspect_options',
+  bodyLimit: 'body_limit',
+  timeoutMs: 'timeout_ms',
+  authKey: 'auth_key',
+  acceptRoutes: 'accept_routes',
+  timeoutS: 'timeout_s',
+  pollIntervalMs: 'poll_interval_ms',
+  txtName: 'txt_name',
+  txtValue: 'txt_value',
+  replyStatus: 'reply_status',
+  replyBody: 'reply_body',
+  exposeTimeoutMs: 'expose_timeout_ms',
+  smtpPort: 'smtp_port',
+  httpPort: 'http_port',
+  maxMessageSize: 'max_message_size',
+};
+
+function netDocument(value) {
+  if (Array.isArray(value)) return value.map(netDocument);
+  if (value === null || typeof value !== 'object') return value;
+  const out = {};
+  for (const [key, entry] of Object.entries(value)) {
+    if (entry !== undefined) out[NET_KEYS[key] || key] = netDocument(entry);
+  }
+  return out;
+}
+
+// `context` (the devx Context) is not part of the document.
+function netOptionsJson({ context, ...options } = {}) {
+  return JSON.stringify({ v: 1, ...netDocument(options) });
+}
+
+function netCall(fn, options = {}) {
+  return JSON.parse(call(fn, contextOf(options).handle, netOptionsJson(options)));
+}
+
+// Work that serves until it is cancelled (a catcher, a tunnel route with its proxies).
+class ServiceOperation extends Operation {
+  // Cancels it and resolves once it cleaned up, however its result settled.
+  async close() {
+    this.cancel();
+    await this.result.catch(() => {});
+  }
+}
+if (typeof Symbol.asyncDispose === 'symbol') {
+  ServiceOperation.prototype[Symbol.asyncDispose] = ServiceOperation.prototype.close;
+}
+
+function netOperation(kind, fn, options = {}, Cls = ServiceOperation) {
+  const context = contextOf(options);
+  const handle = call(fn, context.handle, netOptionsJson(options));
+  return new Cls(context, handle, kind, (json) => JSON.parse(json));
+}
+
+// Public URLs for local ports through this machine's Cloudflare Tunnel. Options hold
+// `cloudflare: { apiUrl, apiToken, accountId, cloudflared, envSources }` (absent: from the
+// environment).
+const tunnel = Object.freeze({
+  // ServiceOperation; options { port, name, zone, domain, basicAuth, throttle, cloudflare }.
+  // Without proxies its result is the exposure once the route is live; with basicAuth/throttle
+  // it serves them until cancelled, then removes the exposure.
+  expose(options = {}) {
+    return netOperation('tunnel.expose', native.tunnel_expose_start, options);
+  },
+  // { v, operation, dry_run, actions, removed }; options { target, all, cloudflare }.
+  unexpose(options = {}) {
+    return netCall(native.tunnel_unexpose, options);
+  },
+  // { v, exposures, tunnels } from the records.
+  status(options = {}) {
+    return JSON.parse(call(native.tunnel_status, contextOf(options).handle));
+  },
+  // Routes a loaded Project's tunnels: until cancelled; options { zone, cloudflare }.
+  up(project, options = {}) {
+    if (!(project instanceof Project)) throw invalidArgument('tunnel.up() needs a loaded Project');
+    const context = contextOf(options);
+    const handle = call(native.tunnel_up_start, context.handle, project._nativeHandle(),
+      netOptionsJson(options));
+    return new ServiceOperation(context, handle, 'tunnel.up', (json) => JSON.parse(json));
+  },
+  dnsLabel(name) {
+    return call(native.tunnel_dns_label, String(name));
+  },
+  machineId(options = {}) {
+    return call(native.tunnel_machine_id, contextOf(options).handle);
+  },
+});
+
+// A running proxy chain; close() stops and frees it (closing its context does too).
+class EdgeProxy {
+  constructor(context, handle) {
+    this._context = context;
+    this._handle = handle;
+    this._token = {};
+    finalizer.register(this, { free: native.edge_proxy_free, handle }, this._token);
+    context._proxies.add(this);
+  }
+
+  get _live() {
+    if (this._handle === null) throw invalidArgument('the proxy is closed');
+    return this._handle;
+  }
+
+  // The port clients connect to (0 in a dry run).
+  get port() {
+    return native.edge_proxy_port(this._live);
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  // { v, listen, target, layers, session?, capture_dir?, stats }
+  status() {
+    return JSON.parse(call(native.edge_proxy_status, this._live));
+  }
+
+  // The Operation running the chain: 'state' (listening), one event per recorded exchange.
+  operation() {
+    const handle = call(native.edge_proxy_operation, this._live);
+    return new Operation(this._context, handle, 'edge.proxy', (json) => JSON.parse(json));
+  }
+
+  close() {
+    if (this._handle === null) return;
+    finalizer.unregister(this._token);
+    native.edge_proxy_free(this._handle);
+    this._handle = null;
+    this._context._proxies.delete(this);
+  }
+}
+if (typeof Symbol.dispose === 'symbol') {
+  EdgeProxy.prototype[Symbol.dispose] = EdgeProxy.prototype.close;
+}
+
+// Basic auth, throttle and the capturing inspector on 127.0.0.1, and the captures. Proxy options
+// { targetPort, bind, listenPort, basicAuth: 'user:pass', throttle, inspect,
+// inspectOptions: { session, bodyLimit } }.
+const edge = Object.freeze({
+  proxy(options = {}) {
+    const context = contextOf(options);
+    return new EdgeProxy(context, call(native.edge_proxy_start, context.handle,
+      netOptionsJson(options)));
+  },
+  plan(options = {}) {
+    return netCall(native.edge_proxy_plan, options);
+  },
+  // { v, name, latency_us, jitter_us, bytes_per_second }
+  throttleProfile(name) {
+    return JSON.parse(call(native.throttle_profile, String(name)));
+  },
+  throttleProfiles() {
+    return JSON.parse(call(native.throttle_profile_names)).names;
+  },
+  sessions(options = {}) {
+    return JSON.parse(call(native.inspect_sessions, contextOf(options).handle));
+  },
+  // { v, session, exchanges } of options.session (absent: the newest).
+  captures(options = {}) {
+    return JSON.parse(call(native.inspect_captures, contextOf(options).handle,
+      String(options.session || '')));
+  },
+  capture(id, options = {}) {
+    return JSON.parse(call(native.inspect_capture, contextOf(options).handle,
+      String(options.session || ''), String(id)));
+  },
+  // options { session, targetPort, timeoutMs }
+  replay(id, { session, ...options } = {}) {
+    return JSON.parse(call(native.inspect_replay, contextOf(options).handle,
+      String(session || ''), String(id), netOptionsJson(options)));
+  },
+  remove(session, options = {}) {
+    return JSON.parse(call(native.inspect_remove, contextOf(options).handle, String(session)));
+  },
+});
+
+// The dev VM's Tailscale node; options select the VM as for `vm` ({ provider, name, projectDir,
+// platform }).
+const mesh = Object.freeze({
+  // Operation; options + { authKey, hostname, acceptRoutes, timeoutS, pollIntervalMs }.
+  join(options = {}) {
+    return netOperation('mesh.join', native.mesh_join_start, options, Operation);
+  },
+  status(options = {}) {
+    return netCall(native.mesh_status, options);
+  },
+  leave(options = {}) {
+    return netCall(native.mesh_leave, options);
+  },
+  tailscaleArgv(args = [], options = {}) {
+    return JSON.parse(call(native.mesh_tailscale_argv, contextOf(options).handle,
+      netOptionsJson(options), argvJson(args, 'args'))).argv;
+  },
+  // { v, exit_code, signal, timed_out, cancelled, out, err }; options + { stdin }.
+  exec(args, { stdin, ...options } = {}) {
+    const hasStdin = stdin !== undefined && stdin !== null;
+    return JSON.parse(call(native.mesh_exec, contextOf(options).handle, netOptionsJson(options),
+      argvJson(args, 'args'), hasStdin ? 1 : 0, hasStdin ? String(stdin) : ''));
+  },
+});
+
+// GitHub Pages on <name>.<domain> with its Cloudflare DNS record. Options { projectDir, repo,
+// cloudflare, assumeYes } (+ init: { domain, zone, name }; verify: { domain, zone, txtName,
+// txtValue }). init and verify need assumeYes (else PromptRequiredError with { confirm, plan }).
+const sites = Object.freeze({
+  init(options = {}) {
+    return netCall(native.sites_init, options);
+  },
+  verify(options = {}) {
+    return netCall(native.sites_verify, options);
+  },
+  status(options = {}) {
+    return netCall(native.sites_status, options);
+  },
+});
+
+// The webhook catcher. catch options { port, bind, session, replyStatus, replyBody, bodyLimit,
+// expose, cloudflared, exposeTimeoutMs }.
+const webhook = Object.freeze({
+  catch(options = {}) {
+    return netOperation('webhook.catch', native.webhook_catch_start, options);
+  },
+  // { v, sessions } or, with options.session, { v, session, requests }.
+  list(options = {}) {
+    return JSON.parse(call(native.webhook_list, contextOf(options).handle,
+      String(options.session || '')));
+  },
+  replay(id, toUrl, options = {}) {
+    return JSON.parse(call(native.webhook_replay, contextOf(options).handle, String(id),
+      String(toUrl)));
+  },
+});
+
+// The mail catcher. catcher options { instance, bind, smtpPort, httpPort, maxMessageSize,
+// hostname }; the others take { instance } (default "default").
+const mail = Object.freeze({
+  catcher(options = {}) {
+    return netOperation('mail.start', native.mail_catcher_start, options);
+  },
+  instances(options = {}) {
+    return JSON.parse(call(native.mail_instances, contextOf(options).handle));
+  },
+  messages(options = {}) {
+    return JSON.parse(call(native.mail_messages, contextOf(options).handle,
+      String(options.instance || 'default')));
+  },
+  message(id, options = {}) {
+    return JSON.parse(call(native.mail_message, contextOf(options).handle,
+      String(options.instance || 'default'), String(id)));
+  },
+  raw(id, options = {}) {
+    return call(native.mail_message_raw, contextOf(options).handle,
+      String(options.instance || 'default'), String(id));
+  },
+  // Deletes message `id` (absent: all): { v, instance, deleted }.
+  delete(id = '', options = {}) {
+    return JSON.parse(call(native.mail_delete, contextOf(options).handle,
+      String(options.instance || 'default'), String(id || '')));
+  },
+  environment(options = {}) {
+    return JSON.parse(call(native.mail_environment, contextOf(options).handle,
+      String(options.instance || 'default'))).env;
+  },
+});
+
 function version() {
   return native.version();
 }
@@ -948,6 +1232,14 @@ module.exports = {
   VmSleepWatch,
   doctor,
   nuke,
+  tunnel,
+  EdgeProxy,
+  edge,
+  mesh,
+  sites,
+  webhook,
+  mail,
+  ServiceOperation,
   errorClass,
   errorCodes: Object.freeze(Object.fromEntries(
     Object.entries(errorClasses).map(([code, cls]) => [code, cls]))),

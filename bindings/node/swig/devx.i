@@ -34,6 +34,8 @@ typedef char devx_owned_str;
 %nodefaultdtor devx_op;
 %nodefaultctor devx_session;
 %nodefaultdtor devx_session;
+%nodefaultctor devx_edge_proxy;
+%nodefaultdtor devx_edge_proxy;
 typedef char devx_owned_str;
 
 /* ---- typemaps ---------------------------------------------------------------------------- */
@@ -66,6 +68,7 @@ DEVX_HANDLE(devx_context_t)
 DEVX_HANDLE(devx_project_t)
 DEVX_HANDLE(devx_op_t)
 DEVX_HANDLE(devx_session_t)
+DEVX_HANDLE(devx_edge_proxy_t)
 
 %typemap(in, numinputs=0) devx_error_t **err (devx_error_t *tmp_err = NULL) {
   $1 = &tmp_err;
@@ -127,6 +130,9 @@ DEVX_HANDLE(devx_session_t)
 %rename(op_free) devx_op_free;
 %rename(op_cancel) devx_op_cancel;
 %rename(session_free) devx_session_free;
+%rename(edge_proxy_port) devx_edge_proxy_port;
+%rename(edge_proxy_stop) devx_edge_proxy_stop;
+%rename(edge_proxy_free) devx_edge_proxy_free;
 %rename("$ignore", %$isfunction, regextarget=1) "^devx_";
 %include <devx/devx.h>
 
@@ -477,6 +483,245 @@ devx_owned_str *devxjs_nuke_plan(devx_context_t *ctx, const char *options_json,
 devx_owned_str *devxjs_nuke(devx_context_t *ctx, const char *options_json, devx_error_t **err) {
   char *out = NULL;
   devx_nuke(&out, ctx, options_json, err);
+  return out;
+}
+
+/* ---- tunnels, edge proxies, mesh, sites, webhooks, mail (ABI version 5) ---- */
+
+devx_op_t *devxjs_tunnel_expose_start(devx_context_t *ctx, const char *options_json,
+                                      devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_tunnel_expose_start(&op, ctx, options_json, err);
+  return op;
+}
+
+devx_owned_str *devxjs_tunnel_unexpose(devx_context_t *ctx, const char *options_json,
+                                       devx_error_t **err) {
+  char *out = NULL;
+  devx_tunnel_unexpose(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_tunnel_status(devx_context_t *ctx, devx_error_t **err) {
+  char *out = NULL;
+  devx_tunnel_status(&out, ctx, err);
+  return out;
+}
+
+devx_op_t *devxjs_tunnel_up_start(devx_context_t *ctx, const devx_project_t *project,
+                                  const char *options_json, devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_tunnel_up_start(&op, ctx, project, options_json, err);
+  return op;
+}
+
+devx_owned_str *devxjs_tunnel_dns_label(const char *name, devx_error_t **err) {
+  char *out = NULL;
+  devx_tunnel_dns_label(&out, name, err);
+  return out;
+}
+
+devx_owned_str *devxjs_tunnel_machine_id(devx_context_t *ctx, devx_error_t **err) {
+  char *out = NULL;
+  devx_tunnel_machine_id(&out, ctx, err);
+  return out;
+}
+
+devx_owned_str *devxjs_edge_proxy_plan(devx_context_t *ctx, const char *options_json,
+                                       devx_error_t **err) {
+  char *out = NULL;
+  devx_edge_proxy_plan(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_edge_proxy_t *devxjs_edge_proxy_start(devx_context_t *ctx, const char *options_json,
+                                           devx_error_t **err) {
+  devx_edge_proxy_t *proxy = NULL;
+  devx_edge_proxy_start(&proxy, ctx, options_json, err);
+  return proxy;
+}
+
+devx_owned_str *devxjs_edge_proxy_status(const devx_edge_proxy_t *proxy, devx_error_t **err) {
+  char *out = NULL;
+  devx_edge_proxy_status(&out, proxy, err);
+  return out;
+}
+
+devx_op_t *devxjs_edge_proxy_operation(devx_edge_proxy_t *proxy, devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_edge_proxy_operation(&op, proxy, err);
+  return op;
+}
+
+devx_owned_str *devxjs_throttle_profile(const char *name, devx_error_t **err) {
+  char *out = NULL;
+  devx_throttle_profile(&out, name, err);
+  return out;
+}
+
+devx_owned_str *devxjs_throttle_profile_names(devx_error_t **err) {
+  char *out = NULL;
+  devx_throttle_profile_names(&out, err);
+  return out;
+}
+
+devx_owned_str *devxjs_inspect_sessions(devx_context_t *ctx, devx_error_t **err) {
+  char *out = NULL;
+  devx_inspect_sessions(&out, ctx, err);
+  return out;
+}
+
+devx_owned_str *devxjs_inspect_captures(devx_context_t *ctx, const char *session,
+                                        devx_error_t **err) {
+  char *out = NULL;
+  devx_inspect_captures(&out, ctx, session, err);
+  return out;
+}
+
+devx_owned_str *devxjs_inspect_capture(devx_context_t *ctx, const char *session, const char *id,
+                                       devx_error_t **err) {
+  char *out = NULL;
+  devx_inspect_capture(&out, ctx, session, id, err);
+  return out;
+}
+
+devx_owned_str *devxjs_inspect_replay(devx_context_t *ctx, const char *session, const char *id,
+                                      const char *options_json, devx_error_t **err) {
+  char *out = NULL;
+  devx_inspect_replay(&out, ctx, session, id, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_inspect_remove(devx_context_t *ctx, const char *session,
+                                      devx_error_t **err) {
+  char *out = NULL;
+  devx_inspect_remove(&out, ctx, session, err);
+  return out;
+}
+
+devx_op_t *devxjs_mesh_join_start(devx_context_t *ctx, const char *options_json,
+                                  devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_mesh_join_start(&op, ctx, options_json, err);
+  return op;
+}
+
+devx_owned_str *devxjs_mesh_status(devx_context_t *ctx, const char *options_json,
+                                   devx_error_t **err) {
+  char *out = NULL;
+  devx_mesh_status(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_mesh_leave(devx_context_t *ctx, const char *options_json,
+                                  devx_error_t **err) {
+  char *out = NULL;
+  devx_mesh_leave(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_mesh_tailscale_argv(devx_context_t *ctx, const char *options_json,
+                                           const char *args_json, devx_error_t **err) {
+  char *out = NULL;
+  devx_mesh_tailscale_argv(&out, ctx, options_json, args_json, err);
+  return out;
+}
+
+/* has_stdin 0: no input, as for vm_exec. */
+devx_owned_str *devxjs_mesh_exec(devx_context_t *ctx, const char *options_json,
+                                 const char *args_json, int has_stdin, const char *stdin_data,
+                                 devx_error_t **err) {
+  char *out = NULL;
+  devx_mesh_exec(&out, ctx, options_json, args_json, has_stdin ? stdin_data : NULL, err);
+  return out;
+}
+
+devx_owned_str *devxjs_sites_init(devx_context_t *ctx, const char *options_json,
+                                  devx_error_t **err) {
+  char *out = NULL;
+  devx_sites_init(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_sites_verify(devx_context_t *ctx, const char *options_json,
+                                    devx_error_t **err) {
+  char *out = NULL;
+  devx_sites_verify(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_owned_str *devxjs_sites_status(devx_context_t *ctx, const char *options_json,
+                                    devx_error_t **err) {
+  char *out = NULL;
+  devx_sites_status(&out, ctx, options_json, err);
+  return out;
+}
+
+devx_op_t *devxjs_webhook_catch_start(devx_context_t *ctx, const char *options_json,
+                                      devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_webhook_catch_start(&op, ctx, options_json, err);
+  return op;
+}
+
+devx_owned_str *devxjs_webhook_list(devx_context_t *ctx, const char *session, devx_error_t **err) {
+  char *out = NULL;
+  devx_webhook_list(&out, ctx, session, err);
+  return out;
+}
+
+devx_owned_str *devxjs_webhook_replay(devx_context_t *ctx, const char *id, const char *to_url,
+                                      devx_error_t **err) {
+  char *out = NULL;
+  devx_webhook_replay(&out, ctx, id, to_url, err);
+  return out;
+}
+
+devx_op_t *devxjs_mail_catcher_start(devx_context_t *ctx, const char *options_json,
+                                     devx_error_t **err) {
+  devx_op_t *op = NULL;
+  devx_mail_catcher_start(&op, ctx, options_json, err);
+  return op;
+}
+
+devx_owned_str *devxjs_mail_instances(devx_context_t *ctx, devx_error_t **err) {
+  char *out = NULL;
+  devx_mail_instances(&out, ctx, err);
+  return out;
+}
+
+devx_owned_str *devxjs_mail_messages(devx_context_t *ctx, const char *instance,
+                                     devx_error_t **err) {
+  char *out = NULL;
+  devx_mail_messages(&out, ctx, instance, err);
+  return out;
+}
+
+devx_owned_str *devxjs_mail_message(devx_context_t *ctx, const char *instance, const char *id,
+                                    devx_error_t **err) {
+  char *out = NULL;
+  devx_mail_message(&out, ctx, instance, id, err);
+  return out;
+}
+
+devx_owned_str *devxjs_mail_message_raw(devx_context_t *ctx, const char *instance, const char *id,
+                                        devx_error_t **err) {
+  char *out = NULL;
+  devx_mail_message_raw(&out, ctx, instance, id, err);
+  return out;
+}
+
+devx_owned_str *devxjs_mail_delete(devx_context_t *ctx, const char *instance, const char *id,
+                                   devx_error_t **err) {
+  char *out = NULL;
+  devx_mail_delete(&out, ctx, instance, id, err);
+  return out;
+}
+
+devx_owned_str *devxjs_mail_environment(devx_context_t *ctx, const char *instance,
+                                        devx_error_t **err) {
+  char *out = NULL;
+  devx_mail_environment(&out, ctx, instance, err);
   return out;
 }
 

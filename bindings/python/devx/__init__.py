@@ -219,6 +219,7 @@ class Context:
         )
         self._watchers: Dict[asyncio.AbstractEventLoop, _FdWatcher] = {}
         self._sessions: "weakref.WeakSet[Session]" = weakref.WeakSet()
+        self._proxies: "weakref.WeakSet[EdgeProxy]" = weakref.WeakSet()
 
     @property
     def home(self) -> Path:
@@ -245,6 +246,8 @@ class Context:
         Idempotent."""
         for session in list(self._sessions):
             session.close()
+        for proxy in list(self._proxies):
+            proxy.stop()
         for watcher in list(self._watchers.values()):
             watcher.detach()
         self._watchers.clear()
@@ -1115,6 +1118,425 @@ class _Nuke:
 nuke = _Nuke()
 
 
+# ---- tunnels, edge proxies, mesh, sites, webhooks, mail -----------------------------------------
+
+
+class CloudflareSettings(TypedDict, total=False):
+    """How the Cloudflare API and cloudflared are reached; absent fields are resolved from the
+    environment (``api_token``: $CLOUDFLARE_API_TOKEN, $CF_API_TOKEN, then ``env_sources``)."""
+
+    api_url: str
+    api_token: str
+    account_id: str
+    cloudflared: str
+    env_sources: List[str]
+
+
+def _options(**options: Any) -> str:
+    # The C ABI's options document: absent (None) keys keep the library's defaults, and the
+    # library's decoder names any wrong key or type.
+    return json.dumps({"v": 1, **_given(**options)})
+
+
+def _vm_json(provider: Optional[str], name: Optional[str], project_dir: Optional[PathLike],
+             assume_yes: bool, platform: Optional[str], **extra: Any) -> str:
+    return _options(provider=provider, name=name, project_dir=_optional_path(project_dir),
+                    assume_yes=assume_yes or None, platform=platform, **extra)
+
+
+class ServiceOperation(Operation[Dict[str, Any]]):
+    """Work that serves until it is cancelled (a catcher, a tunnel route with its proxies):
+    leaving the ``with`` block cancels it and waits for its cleanup."""
+
+    def __enter__(self) -> "ServiceOperation":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+        self.wait()
+
+
+class _Tunnel:
+    """``devx.tunnel``: public URLs for local ports through this machine's Cloudflare Tunnel
+    (created once, reused). Routes and DNS records are recorded; ``status`` reads the records."""
+
+    @staticmethod
+    def expose(port: int, *, name: Optional[str] = None, zone: Optional[str] = None,
+               domain: Optional[str] = None, basic_auth: Optional[str] = None,
+               throttle: Optional[str] = None, cloudflare: Optional[CloudflareSettings] = None,
+               context: Optional[Context] = None) -> ServiceOperation:
+        """Routes https://<name>.<zone> to 127.0.0.1:``port``. Without proxies the operation ends
+        once the route is live (result: the exposure); with ``basic_auth`` ("user:pass") or
+        ``throttle`` ("3g" | "edge" | "slow") it serves them until cancelled, then removes the
+        exposure."""
+        ctx = context or default_context()
+        native = _devx.tunnel_expose(ctx._native, _options(
+            cloudflare=cloudflare, port=port, name=name, zone=zone, domain=domain,
+            basic_auth=basic_auth, throttle=throttle))
+        return ServiceOperation(native, ctx, _result_dict)
+
+    @staticmethod
+    def unexpose(target: Optional[str] = None, *, all: bool = False,
+                 cloudflare: Optional[CloudflareSettings] = None,
+                 context: Optional[Context] = None) -> Dict[str, Any]:
+        """Removes an exposure (id or hostname; ``all``: every one of this machine): its route,
+        DNS record and record. ``NotFoundError`` names the exposures."""
+        ctx = context or default_context()
+        return _json_dict(_devx.tunnel_unexpose(ctx._native, _options(
+            cloudflare=cloudflare, target=target, all=all or None)))
+
+    @staticmethod
+    def status(*, context: Optional[Context] = None) -> Dict[str, Any]:
+        """{"exposures":[…],"tunnels":[…]} from the records (no API call)."""
+        ctx = context or default_context()
+        return _json_dict(_devx.tunnel_status(ctx._native))
+
+    @staticmethod
+    def up(project: Union[Project, PathLike], *, zone: Optional[str] = None,
+           cloudflare: Optional[CloudflareSettings] = None,
+           context: Optional[Context] = None) -> ServiceOperation:
+        """Routes the project's ``tunnels:`` until cancelled (then removes the routes)."""
+        ctx = context or default_context()
+        native = _devx.tunnel_up(ctx._native, _as_project(project),
+                                 _options(cloudflare=cloudflare, zone=zone))
+        return ServiceOperation(native, ctx, _result_dict)
+
+    @staticmethod
+    def dns_label(name: str) -> str:
+        """The label a name becomes in a hostname ("My_App" -> "my-app")."""
+        return str(_devx.tunnel_dns_label(name))
+
+    @staticmethod
+    def machine_id(*, context: Optional[Context] = None) -> str:
+        ctx = context or default_context()
+        return str(_devx.tunnel_machine_id(ctx._native))
+
+
+tunnel = _Tunnel()
+
+
+class EdgeProxy:
+    """A running proxy chain in front of 127.0.0.1:<target_port> (``devx.edge.proxy``). Leaving
+    the ``with`` block (or ``stop()``, or closing its context) closes it."""
+
+    def __init__(self, native: Any, context: Context) -> None:
+        self._native = native
+        self._context = context
+        context._proxies.add(self)
+
+    @property
+    def port(self) -> int:
+        """The port clients connect to (0 in a dry run)."""
+        return int(self._native.port)
+
+    @property
+    def url(self) -> str:
+        return str(self._native.url)
+
+    @property
+    def session(self) -> str:
+        """The inspector's capture session ("" without ``inspect``)."""
+        return str(self._native.session)
+
+    def status(self) -> Dict[str, Any]:
+        """{"listen","target","layers","session"?,"capture_dir"?,"stats"}."""
+        return _json_dict(self._native.status())
+
+    @property
+    def operation(self) -> Operation[Dict[str, Any]]:
+        """The operation running the chain: "listening", one event per recorded exchange."""
+        return Operation(self._native.operation(), self._context, _result_dict)
+
+    def stop(self) -> None:
+        self._native.stop()
+
+    def __enter__(self) -> "EdgeProxy":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _Edge:
+    """``devx.edge``: basic auth, throttle and the capturing inspector on 127.0.0.1, and the
+    inspector's captures (list, get, replay, remove)."""
+
+    @staticmethod
+    def _document(target_port: int, bind: Optional[str], listen_port: Optional[int],
+                  basic_auth: Optional[str], throttle: Optional[str], inspect: bool,
+                  session: Optional[str], body_limit: Optional[int]) -> str:
+        inspect_options = _given(session=session, body_limit=body_limit) or None
+        return _options(target_port=target_port, bind=bind, listen_port=listen_port,
+                        basic_auth=basic_auth, throttle=throttle, inspect=inspect or None,
+                        inspect_options=inspect_options)
+
+    @staticmethod
+    def proxy(target_port: int, *, bind: Optional[str] = None, listen_port: Optional[int] = None,
+              basic_auth: Optional[str] = None, throttle: Optional[str] = None,
+              inspect: bool = False, session: Optional[str] = None,
+              body_limit: Optional[int] = None, context: Optional[Context] = None) -> EdgeProxy:
+        """Binds and starts a chain: client -> [throttle] -> [basic auth + inspector] -> target.
+        ``PortInUseError`` when ``listen_port`` is taken."""
+        ctx = context or default_context()
+        native = _devx.edge_proxy_start(ctx._native, _Edge._document(
+            target_port, bind, listen_port, basic_auth, throttle, inspect, session, body_limit))
+        return EdgeProxy(native, ctx)
+
+    @staticmethod
+    def plan(target_port: int, *, bind: Optional[str] = None, listen_port: Optional[int] = None,
+             basic_auth: Optional[str] = None, throttle: Optional[str] = None,
+             inspect: bool = False, session: Optional[str] = None,
+             body_limit: Optional[int] = None,
+             context: Optional[Context] = None) -> Dict[str, Any]:
+        """The chain's plan, validated like ``proxy``."""
+        ctx = context or default_context()
+        return _json_dict(_devx.edge_proxy_plan(ctx._native, _Edge._document(
+            target_port, bind, listen_port, basic_auth, throttle, inspect, session, body_limit)))
+
+    @staticmethod
+    def throttle_profile(name: str) -> Dict[str, Any]:
+        """{"name","latency_us","jitter_us","bytes_per_second"}."""
+        result: Dict[str, Any] = _devx.throttle_profile(name)
+        return result
+
+    @staticmethod
+    def throttle_profiles() -> List[str]:
+        return list(_devx.throttle_profile_names())
+
+    @staticmethod
+    def sessions(*, context: Optional[Context] = None) -> Dict[str, Any]:
+        ctx = context or default_context()
+        return _json_dict(_devx.inspect_sessions(ctx._native))
+
+    @staticmethod
+    def captures(session: Optional[str] = None, *,
+                 context: Optional[Context] = None) -> Dict[str, Any]:
+        """{"session","exchanges":[…]} of ``session`` (None: the newest)."""
+        ctx = context or default_context()
+        return _json_dict(_devx.inspect_captures(ctx._native, session or ""))
+
+    @staticmethod
+    def capture(id: str, *, session: Optional[str] = None,
+                context: Optional[Context] = None) -> Dict[str, Any]:
+        ctx = context or default_context()
+        return _json_dict(_devx.inspect_capture(ctx._native, session or "", id))
+
+    @staticmethod
+    def replay(id: str, *, session: Optional[str] = None, target_port: Optional[int] = None,
+               timeout_ms: Optional[int] = None,
+               context: Optional[Context] = None) -> Dict[str, Any]:
+        """Re-sends a recorded request (to its recorded port unless ``target_port``)."""
+        ctx = context or default_context()
+        return _json_dict(_devx.inspect_replay(ctx._native, session or "", id, _options(
+            target_port=target_port, timeout_ms=timeout_ms)))
+
+    @staticmethod
+    def remove(session: str, *, context: Optional[Context] = None) -> Dict[str, Any]:
+        ctx = context or default_context()
+        return _json_dict(_devx.inspect_remove(ctx._native, session))
+
+
+edge = _Edge()
+
+
+class _Mesh:
+    """``devx.mesh``: the dev VM's Tailscale node. The VM is selected as for ``devx.vm``
+    (``provider``, ``name``, ``project_dir``, ``platform``)."""
+
+    @staticmethod
+    def join(*, auth_key: Optional[str] = None, hostname: Optional[str] = None,
+             accept_routes: Optional[bool] = None, timeout_s: Optional[int] = None,
+             poll_interval_ms: Optional[int] = None, provider: Optional[str] = None,
+             name: Optional[str] = None, project_dir: Optional[PathLike] = None,
+             assume_yes: bool = False, platform: Optional[str] = None,
+             context: Optional[Context] = None) -> Operation[Dict[str, Any]]:
+        """Joins the tailnet (key: ``auth_key``, else $TS_AUTHKEY, else the project's env files;
+        never on a command line), waits until the node runs and verifies it."""
+        ctx = context or default_context()
+        native = _devx.mesh_join(ctx._native, _vm_json(
+            provider, name, project_dir, assume_yes, platform, auth_key=auth_key,
+            hostname=hostname, accept_routes=accept_routes, timeout_s=timeout_s,
+            poll_interval_ms=poll_interval_ms))
+        return Operation(native, ctx, _result_dict)
+
+    @staticmethod
+    def status(*, provider: Optional[str] = None, name: Optional[str] = None,
+               project_dir: Optional[PathLike] = None, platform: Optional[str] = None,
+               context: Optional[Context] = None) -> Dict[str, Any]:
+        """`tailscale status --json` of the node: {"backend_state","self","peers",…}."""
+        ctx = context or default_context()
+        return _json_dict(_devx.mesh_status(
+            ctx._native, _vm_json(provider, name, project_dir, False, platform)))
+
+    @staticmethod
+    def leave(*, provider: Optional[str] = None, name: Optional[str] = None,
+              project_dir: Optional[PathLike] = None, platform: Optional[str] = None,
+              context: Optional[Context] = None) -> Dict[str, Any]:
+        ctx = context or default_context()
+        return _json_dict(_devx.mesh_leave(
+            ctx._native, _vm_json(provider, name, project_dir, False, platform)))
+
+    @staticmethod
+    def tailscale_argv(args: Sequence[str] = (), *, provider: Optional[str] = None,
+                       name: Optional[str] = None, project_dir: Optional[PathLike] = None,
+                       platform: Optional[str] = None,
+                       context: Optional[Context] = None) -> List[str]:
+        """The argv that runs ``tailscale <args>`` in the VM, for a terminal."""
+        ctx = context or default_context()
+        return list(_devx.mesh_tailscale_argv(
+            ctx._native, _vm_json(provider, name, project_dir, False, platform), list(args)))
+
+    @staticmethod
+    def exec(args: Sequence[str], *, stdin: Optional[str] = None, provider: Optional[str] = None,
+             name: Optional[str] = None, project_dir: Optional[PathLike] = None,
+             platform: Optional[str] = None,
+             context: Optional[Context] = None) -> Dict[str, Any]:
+        """Runs ``tailscale <args>`` in the VM: {"exit_code","signal","timed_out","cancelled",
+        "out","err"}."""
+        ctx = context or default_context()
+        result: Dict[str, Any] = _devx.mesh_exec(
+            ctx._native, _vm_json(provider, name, project_dir, False, platform), list(args),
+            stdin)
+        return result
+
+
+mesh = _Mesh()
+
+
+class _Sites:
+    """``devx.sites``: a repository's GitHub Pages site on <name>.<domain> with its Cloudflare
+    DNS record. ``init`` and ``verify`` need ``assume_yes`` (else ``PromptRequiredError`` whose
+    details hold {"confirm","plan"}); a dry-run context returns the plan."""
+
+    @staticmethod
+    def init(domain: str, *, zone: Optional[str] = None, name: Optional[str] = None,
+             repo: Optional[str] = None, project_dir: Optional[PathLike] = None,
+             cloudflare: Optional[CloudflareSettings] = None, assume_yes: bool = False,
+             context: Optional[Context] = None) -> Dict[str, Any]:
+        ctx = context or default_context()
+        return _json_dict(_devx.sites_init(ctx._native, _options(
+            domain=domain, zone=zone, name=name, repo=repo,
+            project_dir=_optional_path(project_dir), cloudflare=cloudflare,
+            assume_yes=assume_yes or None)))
+
+    @staticmethod
+    def verify(domain: str, *, txt_value: Optional[str] = None, txt_name: Optional[str] = None,
+               zone: Optional[str] = None, repo: Optional[str] = None,
+               project_dir: Optional[PathLike] = None,
+               cloudflare: Optional[CloudflareSettings] = None, assume_yes: bool = False,
+               context: Optional[Context] = None) -> Dict[str, Any]:
+        ctx = context or default_context()
+        return _json_dict(_devx.sites_verify(ctx._native, _options(
+            domain=domain, txt_value=txt_value, txt_name=txt_name, zone=zone, repo=repo,
+            project_dir=_optional_path(project_dir), cloudflare=cloudflare,
+            assume_yes=assume_yes or None)))
+
+    @staticmethod
+    def status(*, repo: Optional[str] = None, project_dir: Optional[PathLike] = None,
+               cloudflare: Optional[CloudflareSettings] = None,
+               context: Optional[Context] = None) -> Dict[str, Any]:
+        ctx = context or default_context()
+        return _json_dict(_devx.sites_status(ctx._native, _options(
+            repo=repo, project_dir=_optional_path(project_dir), cloudflare=cloudflare)))
+
+
+sites = _Sites()
+
+
+class _Webhook:
+    """``devx.webhook``: a local receiver recording every request (DEVX_HOME/webhooks/*.jsonl,
+    0600), its sessions, and replay."""
+
+    @staticmethod
+    def catch(*, port: Optional[int] = None, bind: Optional[str] = None,
+              session: Optional[str] = None, reply_status: Optional[int] = None,
+              reply_body: Optional[str] = None, body_limit: Optional[int] = None,
+              expose: Optional[bool] = None, cloudflared: Optional[str] = None,
+              expose_timeout_ms: Optional[int] = None,
+              context: Optional[Context] = None) -> ServiceOperation:
+        """Serves until cancelled; state "listening" carries {"url","port","session","file"},
+        a progress event per request carries its record."""
+        ctx = context or default_context()
+        native = _devx.webhook_catch(ctx._native, _options(
+            port=port, bind=bind, session=session, reply_status=reply_status,
+            reply_body=reply_body, body_limit=body_limit, expose=expose,
+            cloudflared=cloudflared, expose_timeout_ms=expose_timeout_ms))
+        return ServiceOperation(native, ctx, _result_dict)
+
+    @staticmethod
+    def list(session: Optional[str] = None, *,
+             context: Optional[Context] = None) -> Dict[str, Any]:
+        """{"sessions":[…]}, or {"session","requests":[record…]} of one session."""
+        ctx = context or default_context()
+        return _json_dict(_devx.webhook_list(ctx._native, session or ""))
+
+    @staticmethod
+    def replay(id: str, to_url: str, *, context: Optional[Context] = None) -> Dict[str, Any]:
+        """Re-sends request ``id`` ("<session>.<seq>" or "<seq>") to ``to_url``."""
+        ctx = context or default_context()
+        return _json_dict(_devx.webhook_replay(ctx._native, id, to_url))
+
+
+webhook = _Webhook()
+
+
+class _Mail:
+    """``devx.mail``: a local SMTP catcher with a JSON/HTTP view, and its stored messages."""
+
+    @staticmethod
+    def catcher(*, instance: Optional[str] = None, bind: Optional[str] = None,
+                smtp_port: Optional[int] = None, http_port: Optional[int] = None,
+                max_message_size: Optional[int] = None, hostname: Optional[str] = None,
+                context: Optional[Context] = None) -> ServiceOperation:
+        """Serves SMTP and HTTP until cancelled; state "listening" carries the ports and env."""
+        ctx = context or default_context()
+        native = _devx.mail_catcher(ctx._native, _options(
+            instance=instance, bind=bind, smtp_port=smtp_port, http_port=http_port,
+            max_message_size=max_message_size, hostname=hostname))
+        return ServiceOperation(native, ctx, _result_dict)
+
+    @staticmethod
+    def instances(*, context: Optional[Context] = None) -> Dict[str, Any]:
+        ctx = context or default_context()
+        return _json_dict(_devx.mail_instances(ctx._native))
+
+    @staticmethod
+    def messages(instance: str = "default", *,
+                 context: Optional[Context] = None) -> Dict[str, Any]:
+        """{"instance","messages":[…]}, newest first."""
+        ctx = context or default_context()
+        return _json_dict(_devx.mail_messages(ctx._native, instance))
+
+    @staticmethod
+    def message(id: str, *, instance: str = "default",
+                context: Optional[Context] = None) -> Dict[str, Any]:
+        ctx = context or default_context()
+        return _json_dict(_devx.mail_message(ctx._native, instance, id))
+
+    @staticmethod
+    def raw(id: str, *, instance: str = "default", context: Optional[Context] = None) -> bytes:
+        """The message source as received."""
+        ctx = context or default_context()
+        return bytes(_devx.mail_message_raw(ctx._native, instance, id))
+
+    @staticmethod
+    def delete(id: Optional[str] = None, *, instance: str = "default",
+               context: Optional[Context] = None) -> Dict[str, Any]:
+        """Deletes message ``id`` (None: all): {"instance","deleted":[…]}."""
+        ctx = context or default_context()
+        return _json_dict(_devx.mail_delete(ctx._native, instance, id or ""))
+
+    @staticmethod
+    def environment(instance: str = "default", *,
+                    context: Optional[Context] = None) -> Dict[str, str]:
+        """SMTP_HOST, SMTP_PORT, MAIL_CATCHER_URL of the running catcher ({} when none runs)."""
+        ctx = context or default_context()
+        return dict(_devx.mail_environment(ctx._native, instance))
+
+
+mail = _Mail()
+
+
 # ---- project configuration ----------------------------------------------------------------------
 
 
@@ -1184,5 +1606,6 @@ __all__ = [
     "DatabasePull", "Tunnel", "Mock", "CommandList", "PipelineStage", "Pipeline", "BridgeConfig",
     "UiTest", "Diagnostic", "SourceLocation", "Event", "Session", "ServiceStatus", "up", "plan",
     "bridge", "BridgeSession", "KubeSettings", "BridgeTargetSpec", "BridgePortMapping",
-    "butane", "vm", "VmTunnel", "VmSleepWatch", "doctor", "nuke",
+    "butane", "vm", "VmTunnel", "VmSleepWatch", "doctor", "nuke", "CloudflareSettings",
+    "ServiceOperation", "tunnel", "EdgeProxy", "edge", "mesh", "sites", "webhook", "mail",
 ] + sorted(_class_name(code) for code in _ERROR_CLASSES if code != "config_invalid")

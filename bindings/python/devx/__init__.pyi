@@ -670,3 +670,175 @@ class _Nuke:
             context: Optional[Context] = ...) -> Dict[str, Any]: ...
 
 nuke: _Nuke
+
+# ---- tunnels, edge proxies, mesh, sites, webhooks, mail (devx.tunnel, devx.edge, devx.mesh,
+# devx.sites, devx.webhook, devx.mail)
+
+class CloudflareSettings(TypedDict, total=False):
+    api_url: str
+    api_token: str
+    account_id: str
+    cloudflared: str
+    env_sources: List[str]
+
+class ServiceOperation(Operation[Dict[str, Any]]):
+    def __enter__(self) -> ServiceOperation: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+class _Tunnel:
+    @staticmethod
+    def expose(port: int, *, name: Optional[str] = ..., zone: Optional[str] = ...,
+               domain: Optional[str] = ..., basic_auth: Optional[str] = ...,
+               throttle: Optional[str] = ..., cloudflare: Optional[CloudflareSettings] = ...,
+               context: Optional[Context] = ...) -> ServiceOperation: ...
+    @staticmethod
+    def unexpose(target: Optional[str] = ..., *, all: bool = ...,
+                 cloudflare: Optional[CloudflareSettings] = ...,
+                 context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def status(*, context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def up(project: Union[Project, PathLike], *, zone: Optional[str] = ...,
+           cloudflare: Optional[CloudflareSettings] = ...,
+           context: Optional[Context] = ...) -> ServiceOperation: ...
+    @staticmethod
+    def dns_label(name: str) -> str: ...
+    @staticmethod
+    def machine_id(*, context: Optional[Context] = ...) -> str: ...
+
+tunnel: _Tunnel
+
+class EdgeProxy:
+    def __init__(self, native: Any, context: Context) -> None: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def session(self) -> str: ...
+    def status(self) -> Dict[str, Any]: ...
+    @property
+    def operation(self) -> Operation[Dict[str, Any]]: ...
+    def stop(self) -> None: ...
+    def __enter__(self) -> EdgeProxy: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+class _Edge:
+    @staticmethod
+    def proxy(target_port: int, *, bind: Optional[str] = ..., listen_port: Optional[int] = ...,
+              basic_auth: Optional[str] = ..., throttle: Optional[str] = ..., inspect: bool = ...,
+              session: Optional[str] = ..., body_limit: Optional[int] = ...,
+              context: Optional[Context] = ...) -> EdgeProxy: ...
+    @staticmethod
+    def plan(target_port: int, *, bind: Optional[str] = ..., listen_port: Optional[int] = ...,
+             basic_auth: Optional[str] = ..., throttle: Optional[str] = ..., inspect: bool = ...,
+             session: Optional[str] = ..., body_limit: Optional[int] = ...,
+             context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def throttle_profile(name: str) -> Dict[str, Any]: ...
+    @staticmethod
+    def throttle_profiles() -> List[str]: ...
+    @staticmethod
+    def sessions(*, context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def captures(session: Optional[str] = ..., *,
+                 context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def capture(id: str, *, session: Optional[str] = ...,
+                context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def replay(id: str, *, session: Optional[str] = ..., target_port: Optional[int] = ...,
+               timeout_ms: Optional[int] = ...,
+               context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def remove(session: str, *, context: Optional[Context] = ...) -> Dict[str, Any]: ...
+
+edge: _Edge
+
+class _Mesh:
+    @staticmethod
+    def join(*, auth_key: Optional[str] = ..., hostname: Optional[str] = ...,
+             accept_routes: Optional[bool] = ..., timeout_s: Optional[int] = ...,
+             poll_interval_ms: Optional[int] = ..., provider: Optional[str] = ...,
+             name: Optional[str] = ..., project_dir: Optional[PathLike] = ...,
+             assume_yes: bool = ..., platform: Optional[str] = ...,
+             context: Optional[Context] = ...) -> Operation[Dict[str, Any]]: ...
+    @staticmethod
+    def status(*, provider: Optional[str] = ..., name: Optional[str] = ...,
+               project_dir: Optional[PathLike] = ..., platform: Optional[str] = ...,
+               context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def leave(*, provider: Optional[str] = ..., name: Optional[str] = ...,
+              project_dir: Optional[PathLike] = ..., platform: Optional[str] = ...,
+              context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def tailscale_argv(args: Sequence[str] = ..., *, provider: Optional[str] = ...,
+                       name: Optional[str] = ..., project_dir: Optional[PathLike] = ...,
+                       platform: Optional[str] = ...,
+                       context: Optional[Context] = ...) -> List[str]: ...
+    @staticmethod
+    def exec(args: Sequence[str], *, stdin: Optional[str] = ..., provider: Optional[str] = ...,
+             name: Optional[str] = ..., project_dir: Optional[PathLike] = ...,
+             platform: Optional[str] = ...,
+             context: Optional[Context] = ...) -> Dict[str, Any]: ...
+
+mesh: _Mesh
+
+class _Sites:
+    @staticmethod
+    def init(domain: str, *, zone: Optional[str] = ..., name: Optional[str] = ...,
+             repo: Optional[str] = ..., project_dir: Optional[PathLike] = ...,
+             cloudflare: Optional[CloudflareSettings] = ..., assume_yes: bool = ...,
+             context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def verify(domain: str, *, txt_value: Optional[str] = ..., txt_name: Optional[str] = ...,
+               zone: Optional[str] = ..., repo: Optional[str] = ...,
+               project_dir: Optional[PathLike] = ...,
+               cloudflare: Optional[CloudflareSettings] = ..., assume_yes: bool = ...,
+               context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def status(*, repo: Optional[str] = ..., project_dir: Optional[PathLike] = ...,
+               cloudflare: Optional[CloudflareSettings] = ...,
+               context: Optional[Context] = ...) -> Dict[str, Any]: ...
+
+sites: _Sites
+
+class _Webhook:
+    @staticmethod
+    def catch(*, port: Optional[int] = ..., bind: Optional[str] = ...,
+              session: Optional[str] = ...,
+              reply_status: Optional[int] = ..., reply_body: Optional[str] = ...,
+              body_limit: Optional[int] = ..., expose: Optional[bool] = ...,
+              cloudflared: Optional[str] = ..., expose_timeout_ms: Optional[int] = ...,
+              context: Optional[Context] = ...) -> ServiceOperation: ...
+    @staticmethod
+    def list(session: Optional[str] = ..., *,
+             context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def replay(id: str, to_url: str, *, context: Optional[Context] = ...) -> Dict[str, Any]: ...
+
+webhook: _Webhook
+
+class _Mail:
+    @staticmethod
+    def catcher(*, instance: Optional[str] = ..., bind: Optional[str] = ...,
+                smtp_port: Optional[int] = ..., http_port: Optional[int] = ...,
+                max_message_size: Optional[int] = ..., hostname: Optional[str] = ...,
+                context: Optional[Context] = ...) -> ServiceOperation: ...
+    @staticmethod
+    def instances(*, context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def messages(instance: str = ..., *, context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def message(id: str, *, instance: str = ...,
+                context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def raw(id: str, *, instance: str = ..., context: Optional[Context] = ...) -> bytes: ...
+    @staticmethod
+    def delete(id: Optional[str] = ..., *, instance: str = ...,
+               context: Optional[Context] = ...) -> Dict[str, Any]: ...
+    @staticmethod
+    def environment(instance: str = ..., *,
+                    context: Optional[Context] = ...) -> Dict[str, str]: ...
+
+mail: _Mail

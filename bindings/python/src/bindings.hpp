@@ -18,4 +18,8 @@ void bind_bridge(pybind11::module_& m, Context& (*context_of)(pybind11::handle),
 void bind_machine(pybind11::module_& m, Context& (*context_of)(pybind11::handle),
                   pybind11::object (*adopt)(pybind11::handle, Operation));
 
+// Tunnels, edge proxies, mesh, sites, webhooks and mail (net.cpp), with the same two hooks.
+void bind_net(pybind11::module_& m, Context& (*context_of)(pybind11::handle),
+              pybind11::object (*adopt)(pybind11::handle, Operation));
+
 }  // namespace devx::python

@@ -436,6 +436,7 @@ PYBIND11_MODULE(_devx, m) {
   };
   bind_bridge(m, context_of, adopt);
   bind_machine(m, context_of, adopt);
+  bind_net(m, context_of, adopt);
 
   m.def(
       "plan_up",
