@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "../vm/vm_test_util.hpp"
+#include "core/process_runner.hpp"
 #include "mesh/tailscale_cli.hpp"
 #include "vm/resolve.hpp"
 
@@ -110,7 +111,7 @@ class MeshVm : public ::testing::Test {
     options.devx_home = s.scratch->devx_home();
     options.env = env;
     s.context = std::make_unique<Context>(options);
-    s.runner = std::make_shared<RecordingRunner>(make_system_command_runner());
+    s.runner = std::make_shared<RecordingRunner>(core::make_system_command_runner(env));
     s.context->set_command_runner(s.runner);
     if (!vm::find_in_path(*s.context, "python3")) {
       s.skip = "the fakes need python3";
