@@ -152,6 +152,11 @@ int run(int argc, char** argv, CancelRegistry& registry) {
   add_butane_command(app, cli);
   add_doctor_commands(app, cli);
   add_nuke_command(app, cli);
+  add_tunnel_commands(app, cli);
+  add_mesh_commands(app, cli);
+  add_sites_commands(app, cli);
+  add_webhook_commands(app, cli);
+  add_mail_commands(app, cli);
 
   try {
     app.parse(argc, argv);
