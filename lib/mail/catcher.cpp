@@ -42,6 +42,8 @@ json::object env_hints(const std::string& bind, int smtp_port, int http_port) {
 
 void make_private_dir(const std::filesystem::path& dir) {
   std::error_code ec;
+  // DEVX_HOME itself keeps the mode it is given; what devx adds below it is private.
+  std::filesystem::create_directories(dir.parent_path().parent_path(), ec);
   for (const auto& d : {dir.parent_path(), dir, dir / "messages"}) {
     if (std::filesystem::exists(d, ec)) continue;
     std::filesystem::create_directory(d, ec);

@@ -43,6 +43,29 @@ bool take_prefix(std::string_view line, std::string_view prefix, std::string_vie
   return true;
 }
 
+enum class LineRead { ok, closed, too_long };
+
+// One line without its CRLF (or bare LF) into `line`; `input` keeps what was read beyond it
+// (pipelined commands).
+asio::awaitable<LineRead> read_line(beast::tcp_stream& stream, std::string& input,
+                                    std::size_t limit, std::string& line) {
+  stream.expires_after(kIdleTimeout);
+  auto [ec, n] = co_await asio::async_read_until(stream, asio::dynamic_buffer(input, limit), '\n',
+                                                 asio::as_tuple(asio::use_awaitable));
+  if (ec) co_return ec == asio::error::not_found ? LineRead::too_long : LineRead::closed;
+  line.assign(input, 0, n - 1);
+  input.erase(0, n);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  co_return LineRead::ok;
+}
+
+asio::awaitable<bool> write_all(beast::tcp_stream& stream, const std::string& text) {
+  stream.expires_after(kIdleTimeout);
+  auto [ec, n] =
+      co_await asio::async_write(stream, asio::buffer(text), asio::as_tuple(asio::use_awaitable));
+  co_return !ec;
+}
+
 }  // namespace
 
 bool parse_smtp_path(std::string_view argument, std::string& address, std::string& params) {
@@ -96,64 +119,53 @@ struct SmtpListener::Impl : std::enable_shared_from_this<SmtpListener::Impl> {
     std::string input;
     bool ok = true;
 
-    auto reply = [&](std::string text) -> asio::awaitable<bool> {
-      stream.expires_after(kIdleTimeout);
-      auto [write_ec, n] = co_await asio::async_write(stream, asio::buffer(text),
-                                                      asio::as_tuple(asio::use_awaitable));
-      co_return !write_ec;
-    };
-    // One line without its CRLF (or bare LF); nullopt when the peer is gone or the line is
-    // longer than `limit` (`too_long` set).
-    bool too_long = false;
-    auto read_line = [&](std::size_t limit) -> asio::awaitable<std::optional<std::string>> {
-      stream.expires_after(kIdleTimeout);
-      auto [read_ec, n] = co_await asio::async_read_until(
-          stream, asio::dynamic_buffer(input, limit), '\n', asio::as_tuple(asio::use_awaitable));
-      if (read_ec) {
-        too_long = read_ec == asio::error::not_found;
-        co_return std::nullopt;
-      }
-      std::string line = input.substr(0, n - 1);
-      input.erase(0, n);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      co_return line;
-    };
-
+    std::string out;  // the reply being sent (co_await takes no temporaries: GCC 12)
+    std::string line;
     bool in_transaction = false;
-    ok = co_await reply("220 " + settings.hostname + " ESMTP devx mail catcher\r\n");
+    out = "220 " + settings.hostname + " ESMTP devx mail catcher\r\n";
+    ok = co_await write_all(stream, out);
     while (ok) {
-      auto line = co_await read_line(kMaxCommandLine);
-      if (!line) {
-        if (too_long) co_await reply("500 5.5.2 Line too long\r\n");
+      const auto read = co_await read_line(stream, input, kMaxCommandLine, line);
+      if (read != LineRead::ok) {
+        if (read == LineRead::too_long) {
+          out = "500 5.5.2 Line too long\r\n";
+          co_await write_all(stream, out);
+        }
         break;
       }
-      const std::string verb = upper(line->substr(0, line->find(' ')));
+      const std::string verb = upper(line.substr(0, line.find(' ')));
       const std::string argument =
-          line->find(' ') == std::string::npos ? std::string() : line->substr(line->find(' ') + 1);
+          line.find(' ') == std::string::npos ? std::string() : line.substr(line.find(' ') + 1);
       std::string_view rest;
 
       if (verb == "EHLO" || verb == "HELO") {
         if (argument.empty()) {
-          ok = co_await reply("501 5.5.4 " + verb + " needs a domain or address\r\n");
+          out = "501 5.5.4 " + verb + " needs a domain or address\r\n";
+          ok = co_await write_all(stream, out);
           continue;
         }
         envelope = SmtpEnvelope{argument, {}, {}, envelope.remote};
         in_transaction = false;
         if (verb == "HELO") {
-          ok = co_await reply("250 " + settings.hostname + "\r\n");
+          out = "250 " + settings.hostname + "\r\n";
+          ok = co_await write_all(stream, out);
         } else {
-          ok = co_await reply("250-" + settings.hostname + " greets " + argument + "\r\n" +
-                              "250-SIZE " + std::to_string(settings.max_message_size) + "\r\n" +
-                              "250-8BITMIME\r\n250-PIPELINING\r\n250 HELP\r\n");
+          out = "250-" + settings.hostname + " greets " + argument + "\r\n" + "250-SIZE " +
+                std::to_string(settings.max_message_size) + "\r\n" +
+                "250-8BITMIME\r\n250-PIPELINING\r\n250 HELP\r\n";
+          ok = co_await write_all(stream, out);
         }
-      } else if (take_prefix(*line, "MAIL FROM:", rest)) {
+      } else if (take_prefix(line, "MAIL FROM:", rest)) {
         std::string address, params;
         if (envelope.helo.empty()) {
-          ok = co_await reply("503 5.5.1 Say EHLO or HELO first\r\n");
+          out = "503 5.5.1 Say EHLO or HELO first\r\n";
+          ok = co_await write_all(stream, out);
         } else if (in_transaction) {
-          ok = co_await reply("503 5.5.1 Nested MAIL command\r\n");
+          out = "503 5.5.1 Nested MAIL command\r\n";
+          ok = co_await write_all(stream, out);
         } else if (!parse_smtp_path(rest, address, params)) {
-          ok = co_await reply("501 5.1.7 Bad sender address syntax\r\n");
+          out = "501 5.1.7 Bad sender address syntax\r\n";
+          ok = co_await write_all(stream, out);
         } else {
           // SIZE=<n> announces the message size (RFC 1870): refuse early when it is too big.
           const auto size_at = upper(params).find("SIZE=");
@@ -162,45 +174,56 @@ struct SmtpListener::Impl : std::enable_shared_from_this<SmtpListener::Impl> {
                   ? 0
                   : std::strtoull(params.c_str() + size_at + 5, nullptr, 10);
           if (announced > settings.max_message_size) {
-            ok = co_await reply("552 5.3.4 Message size exceeds fixed maximum message size\r\n");
+            out = "552 5.3.4 Message size exceeds fixed maximum message size\r\n";
+            ok = co_await write_all(stream, out);
           } else {
             envelope.mail_from = address;
             envelope.rcpt_to.clear();
             in_transaction = true;
-            ok = co_await reply("250 2.1.0 Ok\r\n");
+            out = "250 2.1.0 Ok\r\n";
+            ok = co_await write_all(stream, out);
           }
         }
-      } else if (take_prefix(*line, "RCPT TO:", rest)) {
+      } else if (take_prefix(line, "RCPT TO:", rest)) {
         std::string address, params;
         if (!in_transaction) {
-          ok = co_await reply("503 5.5.1 Need MAIL before RCPT\r\n");
+          out = "503 5.5.1 Need MAIL before RCPT\r\n";
+          ok = co_await write_all(stream, out);
         } else if (!parse_smtp_path(rest, address, params) || address.empty()) {
-          ok = co_await reply("501 5.1.3 Bad recipient address syntax\r\n");
+          out = "501 5.1.3 Bad recipient address syntax\r\n";
+          ok = co_await write_all(stream, out);
         } else if (envelope.rcpt_to.size() >= settings.max_recipients) {
-          ok = co_await reply("452 4.5.3 Too many recipients\r\n");
+          out = "452 4.5.3 Too many recipients\r\n";
+          ok = co_await write_all(stream, out);
         } else {
           envelope.rcpt_to.push_back(address);
-          ok = co_await reply("250 2.1.5 Ok\r\n");
+          out = "250 2.1.5 Ok\r\n";
+          ok = co_await write_all(stream, out);
         }
       } else if (verb == "DATA") {
         if (!in_transaction || envelope.rcpt_to.empty()) {
-          ok = co_await reply("503 5.5.1 Need RCPT before DATA\r\n");
+          out = "503 5.5.1 Need RCPT before DATA\r\n";
+          ok = co_await write_all(stream, out);
           continue;
         }
-        if (!(ok = co_await reply("354 End data with <CR><LF>.<CR><LF>\r\n"))) break;
+        out = "354 End data with <CR><LF>.<CR><LF>\r\n";
+        if (!(ok = co_await write_all(stream, out))) break;
         std::string data;
         bool oversized = false;
         for (;;) {
-          auto data_line = co_await read_line(kMaxDataLine);
-          if (!data_line) {
-            if (too_long) co_await reply("552 5.3.4 Line too long\r\n");
+          const auto data_read = co_await read_line(stream, input, kMaxDataLine, line);
+          if (data_read != LineRead::ok) {
+            if (data_read == LineRead::too_long) {
+              out = "552 5.3.4 Line too long\r\n";
+              co_await write_all(stream, out);
+            }
             ok = false;
             break;
           }
-          if (*data_line == ".") break;
+          if (line == ".") break;
           // Dot-unstuffing (RFC 5321 §4.5.2): a leading '.' was doubled by the client.
           const std::string_view content =
-              data_line->starts_with('.') ? std::string_view(*data_line).substr(1) : *data_line;
+              line.starts_with('.') ? std::string_view(line).substr(1) : std::string_view(line);
           if (data.size() + content.size() + 2 > settings.max_message_size) oversized = true;
           if (!oversized) {
             data += content;
@@ -211,7 +234,8 @@ struct SmtpListener::Impl : std::enable_shared_from_this<SmtpListener::Impl> {
         in_transaction = false;
         if (oversized) {
           envelope.rcpt_to.clear();
-          ok = co_await reply("552 5.3.4 Message size exceeds fixed maximum message size\r\n");
+          out = "552 5.3.4 Message size exceeds fixed maximum message size\r\n";
+          ok = co_await write_all(stream, out);
           continue;
         }
         std::string stored;
@@ -221,26 +245,34 @@ struct SmtpListener::Impl : std::enable_shared_from_this<SmtpListener::Impl> {
           stored.clear();
         }
         envelope.rcpt_to.clear();
-        ok = co_await reply(stored.empty() ? "451 4.3.0 Could not store the message\r\n"
-                                           : "250 2.0.0 Ok: queued as " + stored + "\r\n");
+        out = stored.empty() ? "451 4.3.0 Could not store the message\r\n"
+                             : "250 2.0.0 Ok: queued as " + stored + "\r\n";
+        ok = co_await write_all(stream, out);
       } else if (verb == "RSET") {
         in_transaction = false;
         envelope.mail_from.clear();
         envelope.rcpt_to.clear();
-        ok = co_await reply("250 2.0.0 Ok\r\n");
+        out = "250 2.0.0 Ok\r\n";
+        ok = co_await write_all(stream, out);
       } else if (verb == "NOOP") {
-        ok = co_await reply("250 2.0.0 Ok\r\n");
+        out = "250 2.0.0 Ok\r\n";
+        ok = co_await write_all(stream, out);
       } else if (verb == "VRFY") {
-        ok = co_await reply("252 2.1.5 Cannot verify, but will accept the message\r\n");
+        out = "252 2.1.5 Cannot verify, but will accept the message\r\n";
+        ok = co_await write_all(stream, out);
       } else if (verb == "HELP") {
-        ok = co_await reply("214 2.0.0 EHLO HELO MAIL RCPT DATA RSET NOOP VRFY QUIT\r\n");
+        out = "214 2.0.0 EHLO HELO MAIL RCPT DATA RSET NOOP VRFY QUIT\r\n";
+        ok = co_await write_all(stream, out);
       } else if (verb == "QUIT") {
-        co_await reply("221 2.0.0 Bye\r\n");
+        out = "221 2.0.0 Bye\r\n";
+        co_await write_all(stream, out);
         break;
       } else if (verb == "STARTTLS" || verb == "AUTH") {
-        ok = co_await reply("502 5.5.1 " + verb + " is not offered by this local catcher\r\n");
+        out = "502 5.5.1 " + verb + " is not offered by this local catcher\r\n";
+        ok = co_await write_all(stream, out);
       } else {
-        ok = co_await reply("500 5.5.2 Command not recognised\r\n");
+        out = "500 5.5.2 Command not recognised\r\n";
+        ok = co_await write_all(stream, out);
       }
     }
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);

@@ -16,8 +16,8 @@
 #include <fstream>
 #include <set>
 
+#include "../webhook/catch_test_util.hpp"
 #include "core/json.hpp"
-#include "webhook/catch_test_util.hpp"
 
 namespace devx {
 namespace {

@@ -228,7 +228,9 @@ TEST(WebhookCatch, ListensOnLoopbackOnlyByDefault) {
   EXPECT_EQ(core::string_field(c.listening, "bind"), "127.0.0.1");
   const int port = static_cast<int>(core::int_field(c.listening, "port"));
   EXPECT_TRUE(can_connect("127.0.0.1", port));
-  if (const auto ip = external_ipv4(); !ip.empty()) EXPECT_FALSE(can_connect(ip, port)) << ip;
+  if (const auto ip = external_ipv4(); !ip.empty()) {
+    EXPECT_FALSE(can_connect(ip, port)) << ip;
+  }
   test::stop(c.op);
 }
 
