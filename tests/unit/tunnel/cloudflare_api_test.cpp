@@ -10,6 +10,9 @@
 namespace devx {
 namespace {
 
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
 using ::testing::HasSubstr;
 using tunnel::CloudflareApi;
 
@@ -19,7 +22,8 @@ class Api : public test::TunnelWorld {
     return CloudflareApi(ctx, tunnel::resolve_cloudflare(ctx, settings));
   }
   std::string zone_id(std::string_view name) {
-    for (const auto& z : api_state().at("zones").as_array())
+    const auto state = api_state();
+    for (const auto& z : state.at("zones").as_array())
       if (z.at("name").as_string() == name) return std::string(z.at("id").as_string());
     return {};
   }

@@ -11,6 +11,9 @@
 namespace devx {
 namespace {
 
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
 using test::slurp;
 using test::wait_until;
 using ::testing::HasSubstr;

@@ -108,7 +108,8 @@ class TunnelWorld : public ::testing::Test {
   std::vector<json::object> requests(std::string_view method = {},
                                      std::string_view path_suffix = {}) const {
     std::vector<json::object> out;
-    for (const auto& r : api_state().at("requests").as_array()) {
+    const auto state = api_state();
+    for (const auto& r : state.at("requests").as_array()) {
       const auto& o = r.as_object();
       if (!method.empty() && o.at("method").as_string() != method) continue;
       if (!path_suffix.empty() &&
@@ -128,13 +129,15 @@ class TunnelWorld : public ::testing::Test {
   }
   json::array dns_records() const {
     json::array all;
-    for (const auto& [zone, records] : api_state().at("dns_records").as_object())
+    const auto state = api_state();
+    for (const auto& [zone, records] : state.at("dns_records").as_object())
       for (const auto& r : records.as_array()) all.push_back(r);
     return all;
   }
   // The edge address of the connector for `tunnel_id` ("127.0.0.1:P"), "" when none.
   std::string edge_of(std::string_view tunnel_id) const {
-    for (const auto& c : api_state().at("connectors").as_array())
+    const auto state = api_state();
+    for (const auto& c : state.at("connectors").as_array())
       if (c.at("tunnel_id").as_string() == tunnel_id) return std::string(c.at("edge").as_string());
     return {};
   }

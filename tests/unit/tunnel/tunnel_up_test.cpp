@@ -10,6 +10,9 @@
 namespace devx {
 namespace {
 
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
 using test::wait_until;
 using ::testing::HasSubstr;
 
