@@ -142,6 +142,8 @@ struct HttpListener::Impl : std::enable_shared_from_this<HttpListener::Impl> {
       response.keep_alive(parser.keep_alive());
       response.body() = std::move(reply.body);
       response.prepare_payload();
+      // A HEAD answer announces the length of the body it does not carry.
+      if (head.method() == http::verb::head) response.body().clear();
       stream.expires_after(kIdleTimeout);
       auto [write_ec, written] =
           co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
