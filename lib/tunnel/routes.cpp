@@ -79,7 +79,8 @@ void check_port(int port, std::string_view what) {
 TunnelRecord ensure_tunnel(Context& context, TunnelPlan& plan, CloudflareApi& api,
                            const TunnelScope& scope) {
   // One creator at a time: two concurrent `expose` calls must not create two tunnels.
-  const StateLock held = context.state().lock("tunnel-" + scope.tunnel_name, 60s);
+  const StateLock held =
+      plan.dry_run() ? StateLock() : context.state().lock("tunnel-" + scope.tunnel_name, 60s);
   if (auto recorded = read_tunnel(context, scope)) {
     if (api.get_tunnel(recorded->id)) return *recorded;
     plan.note("state", "recorded tunnel " + recorded->name + " no longer exists in Cloudflare",
