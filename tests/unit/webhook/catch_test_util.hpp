@@ -4,12 +4,15 @@
 #include <devx/context.hpp>
 #include <devx/events.hpp>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <boost/json/object.hpp>
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -32,10 +35,23 @@ class Scratch {
   Scratch& operator=(const Scratch&) = delete;
   const std::filesystem::path& path() const { return path_; }
 
-  std::unique_ptr<Context> context(bool dry_run = false) const {
+  // `extra_env` is added to this process's environment.
+  std::unique_ptr<Context> context(bool dry_run = false,
+                                   const std::map<std::string, std::string>& extra_env = {}) const {
     ContextOptions options;
     options.devx_home = path_ / "home";
     options.dry_run = dry_run;
+    if (!extra_env.empty()) {
+      std::map<std::string, std::string> env;
+      for (char** e = environ; *e != nullptr; ++e) {
+        const std::string_view entry(*e);
+        const auto eq = entry.find('=');
+        if (eq != std::string_view::npos)
+          env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+      }
+      for (const auto& [k, v] : extra_env) env[k] = v;
+      options.env = std::move(env);
+    }
     return std::make_unique<Context>(options);
   }
 

@@ -427,6 +427,50 @@ TEST(WebhookExpose, ThePublicUrlIsTheTrycloudflareOneAndTheChildEndsWithTheCatch
   EXPECT_EQ(errno, ESRCH);
 }
 
+// The faithful fake of tests/fakes: real cloudflared stderr and an "edge" that forwards public
+// traffic to the catcher.
+TEST(WebhookExpose, TrafficThroughTheTunnelEdgeIsCaught) {
+  Scratch s;
+  auto context = s.context(false, {{"FAKE_CLOUDFLARED_STATE", (s.path() / "cf").string()},
+                                   {"FAKE_LOG", (s.path() / "fake.log").string()}});
+  WebhookCatchOptions options;
+  options.port = 0;
+  options.expose = true;
+  options.cloudflared = DEVX_SOURCE_DIR "/tests/fakes/cloudflared";
+  auto op = start_webhook_catch(*context, options);
+  const auto listening = test::wait_for_state(op, "listening");
+  const auto exposed = test::wait_for_state(op, "exposed");
+  const auto public_url = core::string_field(exposed, "public_url");
+  EXPECT_TRUE(public_url.starts_with("https://") && public_url.ends_with(".trycloudflare.com"))
+      << public_url;
+
+  // The fake records its edge just after printing the URL, as the real one connects after it.
+  std::string line;
+  for (int i = 0; i < 200 && line.empty(); ++i) {
+    std::ifstream quick(s.path() / "cf" / "quick.jsonl");
+    if (!std::getline(quick, line) || quick.eof()) line.clear();
+    if (line.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(line.empty()) << "the fake cloudflared recorded no edge";
+  const auto tunnel = core::parse_json_object_or_throw(line, "quick.jsonl");
+  EXPECT_EQ(core::string_field(tunnel, "url"), public_url);
+  EXPECT_EQ(core::string_field(tunnel, "target"), core::string_field(listening, "url"));
+  const auto reply =
+      send(*context, "POST", "http://" + core::string_field(tunnel, "edge") + "/from/outside?a=b",
+           {{"Host", public_url.substr(8)}, {"X-Hook", "1"}}, "payload");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, R"({"status":"captured"})");
+
+  const int pid = static_cast<int>(core::int_field(tunnel, "pid"));
+  test::stop(op);
+  EXPECT_EQ(::kill(pid, 0), -1);
+  const auto records = requests_of(*context, core::string_field(listening, "session"));
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(core::string_field(records[0].as_object(), "target"), "/from/outside?a=b");
+  EXPECT_EQ(core::string_field(records[0].as_object(), "body"), "payload");
+  EXPECT_EQ(count_header(records[0], "X-Hook"), 1u);
+}
+
 TEST(WebhookExpose, CloudflaredExitingOrStayingSilentIsAnErrorAndLeavesNoChild) {
   Scratch s;
   auto context = s.context();
