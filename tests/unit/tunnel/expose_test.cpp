@@ -329,6 +329,45 @@ TEST_F(Expose, RouteTableChangesWithoutRestartingTheConnector) {
   EXPECT_THAT(through_edge(*ctx, edge_of(tunnel_id), "b.example.com").body, HasSubstr("b|"));
 }
 
+TEST_F(Expose, AuthAndThrottleProxiesBothSitInFrontOfTheRoute) {
+  auto ctx = context();
+  TunnelExposeOptions options;
+  options.port = start_origin("guarded");
+  options.name = "secure";
+  options.zone = "example.com";
+  options.basic_auth = "alice:s3cret:pw";
+  options.throttle = "3g";
+  auto op = start_tunnel_expose(*ctx, options);
+  json::object exposure;
+  while (exposure.empty()) {
+    const auto next = op.next_event(std::chrono::seconds(30));
+    ASSERT_EQ(next.status, NextEvent::Status::event) << "no exposed event";
+    if (next.event.type == EventType::state && !next.event.data_json.empty())
+      exposure = json::parse(next.event.data_json).at("exposure").as_object();
+  }
+  const auto& proxies = exposure.at("proxies").as_array();
+  ASSERT_EQ(proxies.size(), 2u);
+  EXPECT_EQ(proxies[0].at("kind").as_string(), "throttle");
+  EXPECT_EQ(proxies[1].at("kind").as_string(), "basic_auth");
+  EXPECT_NE(exposure.at("service").as_string(), "http://127.0.0.1:" + std::to_string(options.port));
+  EXPECT_THAT(json::serialize(exposure), ::testing::Not(HasSubstr("s3cret")));
+
+  const std::string tunnel_id(tunnels()[0].at("id").as_string());
+  const std::string edge = edge_of(tunnel_id);
+  EXPECT_EQ(through_edge(*ctx, edge, "secure.example.com").status, 401);
+  // base64("alice:s3cret:pw")
+  const auto ok = through_edge(*ctx, edge, "secure.example.com",
+                               {{"Authorization", "Basic YWxpY2U6czNjcmV0OnB3"}});
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_THAT(ok.body, HasSubstr("guarded|auth=None"));  // the credentials stop at the proxy
+
+  op.cancel();
+  op.wait();
+  EXPECT_EQ(ingress_of(tunnel_id).size(), 1u);
+  EXPECT_TRUE(dns_records().empty());
+  EXPECT_TRUE(json::parse(tunnel_status(*ctx)).at("exposures").as_array().empty());
+}
+
 TEST(TunnelNames, LabelsAreSanitised) {
   EXPECT_EQ(tunnel_dns_label("My_App.v2"), "my-app-v2");
   EXPECT_EQ(tunnel_dns_label("  api  "), "api");
