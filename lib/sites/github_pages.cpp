@@ -136,6 +136,7 @@ std::string GitHubPages::current_repo() {
     try {
       fail("finding the GitHub repository", argv, response);
     } catch (const Error& e) {
+      if (e.code() == ErrorCode::permission_denied) throw;
       throw Error(e.code(), e.message(),
                   "run devx in a clone of the repository, or pass the repository as OWNER/NAME",
                   e.details_json());
