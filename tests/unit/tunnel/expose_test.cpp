@@ -368,6 +368,26 @@ TEST_F(Expose, AuthAndThrottleProxiesBothSitInFrontOfTheRoute) {
   EXPECT_TRUE(json::parse(tunnel_status(*ctx)).at("exposures").as_array().empty());
 }
 
+TEST_F(Expose, ADeadConnectorIsRestartedByTheNextExpose) {
+  auto ctx = context();
+  TunnelExposeOptions options;
+  options.port = start_origin("x");
+  options.name = "a";
+  expose(*ctx, options);
+  const int first = connector_pid();
+  ASSERT_GT(first, 0);
+  ::kill(first, SIGKILL);
+  ASSERT_TRUE(wait_until([&] { return !core::process_alive(first, 0); }));
+  EXPECT_EQ(json::parse(tunnel_status(*ctx)).at("exposures").as_array()[0].at("connector"),
+            "stopped");
+  options.name = "b";
+  expose(*ctx, options);
+  const int second = connector_pid();
+  EXPECT_NE(second, first);
+  EXPECT_TRUE(core::process_alive(second, 0));
+  EXPECT_EQ(requests("POST", "/cfd_tunnel").size(), 1u);
+}
+
 TEST(TunnelNames, LabelsAreSanitised) {
   EXPECT_EQ(tunnel_dns_label("My_App.v2"), "my-app-v2");
   EXPECT_EQ(tunnel_dns_label("  api  "), "api");
