@@ -8,7 +8,9 @@
 // {"status","method","url","cloudflare_errors":[…]} (never the token).
 //
 // Callers that must honour dry_run give the client a recorder (set_recorder): every mutating
-// call is reported there first and, when the client is in dry-run mode, not sent.
+// call is reported there first. In dry-run mode nothing at all is sent (reads are reported too and
+// return nothing: empty lists, placeholder ids such as "{zone_id:<name>}"), so a caller that wants
+// a plan built on real answers reads before switching the client to dry run.
 #include <devx/context.hpp>
 #include <devx/tunnel.hpp>
 
@@ -76,7 +78,7 @@ class CloudflareApi {
   CloudflareApi(Context& context, ResolvedCloudflare settings);
 
   // Mutating calls (POST/PUT/PATCH/DELETE) are reported to `recorder` before they are sent; with
-  // `dry_run` they are not sent and return empty results.
+  // `dry_run` every call is reported and none is sent (see the file comment).
   void set_recorder(std::function<void(const ApiCall&)> recorder, bool dry_run);
   bool dry_run() const noexcept { return dry_run_; }
 
