@@ -151,12 +151,20 @@ Operation start_mail_catcher(Context& context, MailCatcherOptions options) {
   return context.start("mail.start", [&context, options](OperationScope& scope) -> std::string {
     if (context.dry_run()) return plan(context, options);
     mail::MailStore store(context, options.instance);
-    if (auto record = store.instance_record(); record && mail::owner_alive(*record))
+    // Held while the catcher runs: a second one (this process or another) cannot start.
+    StateLock running;
+    try {
+      running = context.state().lock("mail." + options.instance, std::chrono::milliseconds(0));
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::locked) throw;
+      const auto record = store.instance_record();
       throw Error(ErrorCode::already_exists,
-                  "mail catcher '" + options.instance + "' is already running (pid " +
-                      std::to_string(core::int_field(*record, "pid")) + ")",
+                  "mail catcher '" + options.instance + "' is already running" +
+                      (record ? " (pid " + std::to_string(core::int_field(*record, "pid")) + ")"
+                              : std::string()),
                   "stop it first, or start another with a different instance name",
-                  core::to_json_string(*record));
+                  record ? core::to_json_string(*record) : std::string());
+    }
     make_private_dir(store.dir());
 
     net::EventLoop loop;

@@ -79,14 +79,30 @@ Operation start_webhook_catch(Context& context, WebhookCatchOptions options) {
   return context.start("webhook.catch", [&context, options](OperationScope& scope) -> std::string {
     if (context.dry_run()) return plan(context, options, options.session);
 
+    // One catcher per session: request numbers must stay unique within its file.
+    StateLock session_lock;
+    try {
+      session_lock =
+          context.state().lock("webhook." + options.session, std::chrono::milliseconds(0));
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::locked) throw;
+      throw Error(ErrorCode::already_exists,
+                  "webhook session '" + options.session + "' is being recorded by another catcher",
+                  "pick another --session, or leave it out for a new one");
+    }
     net::EventLoop loop;
     webhook::SessionLog log(context, options.session);
+    // Numbering continues after the requests an earlier catch of this session recorded.
     std::int64_t requests = 0;
+    std::int64_t next_seq = 0;
+    for (const auto& r : webhook::read_session(context, options.session))
+      next_seq = std::max(next_seq, core::int_field(r, "seq"));
     net::HttpListener listener(
         loop, options.bind, options.port, options.body_limit,
         [&](const net::HttpServerRequest& request) {
           const auto received = context.clock().now();
-          auto record = webhook::make_record(options.session, ++requests, received, request,
+          ++requests;
+          auto record = webhook::make_record(options.session, ++next_seq, received, request,
                                              std::chrono::steady_clock::now());
           log.append(record);
           Event e;

@@ -250,6 +250,31 @@ TEST(WebhookCatch, ATakenPortIsReportedAsSuch) {
   test::stop(first.op);
 }
 
+TEST(WebhookCatch, ASessionIsRecordedByOneCatcherAtATimeAndNumberingContinues) {
+  Scratch s;
+  auto context = s.context();
+  WebhookCatchOptions options;
+  options.session = "stripe";
+  auto first = catcher(*context, options);
+  send(*context, "POST", first.url() + "/1", {}, "one");
+  options.port = 0;
+  auto rival = start_webhook_catch(*context, options);
+  try {
+    rival.result();
+    FAIL() << "two catchers recorded one session";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::already_exists) << e.to_json();
+  }
+  test::stop(first.op);
+
+  auto again = catcher(*context, options);
+  send(*context, "POST", again.url() + "/2", {}, "two");
+  test::stop(again.op);
+  const auto records = requests_of(*context, "stripe");
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(core::string_field(records[1].as_object(), "id"), "stripe.2");
+}
+
 TEST(WebhookCatch, DryRunReturnsThePlanAndListensNowhere) {
   Scratch s;
   auto context = s.context(true);
