@@ -25,8 +25,10 @@ namespace devx {
 struct WebhookCatchOptions {
   std::string bind = "127.0.0.1";  // any other address must be asked for
   int port = 9999;                 // 0 = an ephemeral port (reported in the "listening" event)
-  std::string session;             // "" = a new id "<UTC yyyymmddThhmmssZ>-<4 hex>"
-  int reply_status = 200;          // status of every reply (100..599 rejected outside 200..599)
+  // "" = a new id "<UTC yyyymmddThhmmssZ>-<4 hex>"; an existing session is appended to (its
+  // numbering continues). One catcher per session at a time: Error(already_exists).
+  std::string session;
+  int reply_status = 200;  // status of every reply (100..599 rejected outside 200..599)
   std::string reply_body = R"({"status":"captured"})";  // sent as application/json
   std::size_t body_limit = 1024 * 1024;                 // bytes of each body kept in the record
   // Expose the catcher through a Cloudflare quick tunnel (`cloudflared tunnel --url …`).
