@@ -94,11 +94,19 @@ class Join {
     const auto up_argv = mesh::tailscale_argv(vm, up);
     const auto joined = plan.try_command("tailscale up as " + hostname, up_argv, std::nullopt,
                                          options_.timeout + std::chrono::seconds(30));
-    // tailscaled keeps its own node state; the key is not needed once `up` has read it.
-    const auto removed =
-        plan.try_command("remove the auth key file",
-                         mesh::vm_root_argv(vm, {"rm", "-f", std::string(mesh::auth_key_path)}),
-                         std::nullopt, std::chrono::seconds(60));
+    // tailscaled keeps its own node state; the key is not needed once `up` has read it. The
+    // removal runs even when the join was cancelled, so it does not use the plan's stop token.
+    const auto remove_argv = mesh::vm_root_argv(vm, {"rm", "-f", std::string(mesh::auth_key_path)});
+    plan.note("command", "remove the auth key file",
+              {{"argv", json::array(remove_argv.begin(), remove_argv.end())}});
+    CommandResult removed;
+    removed.exit_code = 0;
+    if (!plan.dry_run()) {
+      CommandSpec spec;
+      spec.argv = remove_argv;
+      spec.timeout = std::chrono::seconds(60);
+      removed = context_.commands().run(spec);
+    }
     if (!joined.ok()) {
       auto error = vm::command_error("tailscale up", up_argv, joined);
       if (error.code() == ErrorCode::cancelled) throw error;

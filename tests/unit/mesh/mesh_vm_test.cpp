@@ -14,6 +14,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "../vm/vm_test_util.hpp"
 #include "core/process_runner.hpp"
@@ -313,6 +314,21 @@ TEST_F(MeshVm, CancellingStopsTheWait) {
   }
   operation.cancel();
   expect_error([&] { operation.result(); }, ErrorCode::cancelled);
+}
+
+TEST_F(MeshVm, CancellingDuringTailscaleUpStillRemovesTheKeyFile) {
+  in_vm("mkdir -p /var/lib/fake-tailscale && echo up_blocks=1 > /var/lib/fake-tailscale/config");
+  auto o = join_options();
+  o.auth_key = kKey;
+  auto operation = start_mesh_join(context(), o);
+  // Cancel once tailscale has read the key file and hangs.
+  for (int i = 0; i < 1200 && in_vm("cat /var/log/fake-tailscale-keyfile.log").empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_FALSE(in_vm("cat /var/log/fake-tailscale-keyfile.log").empty());
+  operation.cancel();
+  expect_error([&] { operation.result(); }, ErrorCode::cancelled);
+  EXPECT_EQ(in_vm("test -e /etc/devx/tailscale/authkey && echo present"), "");
+  in_vm("pkill -f 'tailscale up' || true");
 }
 
 TEST_F(MeshVm, StatusListsSelfAndPeersSortedAndTheRecordedNode) {
