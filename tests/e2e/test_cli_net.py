@@ -312,7 +312,8 @@ def test_webhook_catch_records_lists_and_replays(net, origin):
     finally:
         code, out, err = stop(proc)
     assert code == 0, err
-    assert json.loads(out.strip().splitlines()[-1])["requests"] == 1
+    # Stopping is the catcher's normal end: its last event says what it recorded.
+    assert json.loads(out.strip().splitlines()[-1])["data"]["requests"] == 1
 
     listed = json.loads(net("--json", "webhook", "list", "hooks").stdout)
     [record] = listed["requests"]
