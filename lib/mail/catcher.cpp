@@ -145,6 +145,10 @@ mail::MailStore open_store(Context& context, std::string_view instance) {
 
 Operation start_mail_catcher(Context& context, MailCatcherOptions options) {
   mail::check_instance_name(options.instance);
+  if (options.hostname.empty() || options.hostname.find_first_of(" \t\r\n") != std::string::npos)
+    throw Error(ErrorCode::invalid_argument,
+                "the greeting hostname must be one word without spaces or line breaks",
+                "use a name such as devx-mail");
   if (options.max_message_size < 1024)
     throw Error(ErrorCode::invalid_argument, "a message size limit under 1 KiB cannot hold mail",
                 "use a limit of at least 1024 bytes");
