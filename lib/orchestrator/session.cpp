@@ -29,6 +29,7 @@
 #include "orchestrator/health_probe.hpp"
 #include "orchestrator/log_file.hpp"
 #include "orchestrator/run_state.hpp"
+#include "orchestrator/tunnel_runtime.hpp"
 #include "runtime/container_runtime.hpp"
 #include "runtime/database.hpp"
 #include "runtime/host_runtime.hpp"
@@ -318,6 +319,9 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
                       : LogLevel::info;
     event.data_json = core::to_json_string(status_to_json(status_of(n)));
     emit_locked(std::move(event));
+    if (tunnels_ && n.ready_once &&
+        (state == ServiceState::healthy || state == ServiceState::running))
+      tunnels_->node_ready(n.plan->planned.requested_port, n.plan->planned.port);
     mark_dirty_locked();
     schedule_locked();
     changed_.notify_all();
@@ -825,6 +829,14 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
                                           log_max_bytes(), RotatingLog::kDefaultFiles);
         nodes_.push_back(std::move(node));
       }
+      std::vector<std::optional<int>> node_ports;
+      for (const auto& planned : plan_.nodes) node_ports.push_back(planned.planned.requested_port);
+      auto tunnels = start_up_tunnels(context_, project_, node_ports, [this](Event event) {
+        std::lock_guard lock(mutex_);
+        emit_locked(std::move(event));
+      });
+      std::lock_guard lock(mutex_);
+      tunnels_ = std::move(tunnels);
     } catch (...) {
       nodes_.clear();
       lock_fd_.reset();
@@ -891,6 +903,16 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
         if (!found) throw Error(ErrorCode::not_found, "no node named '" + name + "' is up");
       }
       if (options.only.empty()) scheduling_ = false;
+    }
+    if (options.only.empty()) {
+      // Routes go before the services behind them; stopped outside mutex_ (the tunnels' worker
+      // reports through it).
+      std::unique_ptr<UpTunnels> tunnels;
+      {
+        std::lock_guard lock(mutex_);
+        tunnels = std::move(tunnels_);
+      }
+      if (tunnels) tunnels->stop();
     }
     stop_nodes(targets);
     if (options.remove_volumes) {
@@ -975,6 +997,7 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   std::optional<Error> up_failure_;
   OperationScope* scope_ = nullptr;
   core::UniqueFd lock_fd_;
+  std::unique_ptr<UpTunnels> tunnels_;  // the project's `tunnels:`, while up
   std::jthread writer_;
   std::stop_source stop_;
 
