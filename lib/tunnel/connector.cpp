@@ -66,6 +66,17 @@ bool ensure_connector(Context& context, TunnelPlan& plan, CloudflareApi& api,
                     argv);
   if (plan.dry_run()) return true;
 
+  // `setsid -f` cannot report a missing binary (it forks first): ask cloudflared itself.
+  CommandSpec version;
+  version.argv = {settings.cloudflared, "--version"};
+  version.timeout = 10s;
+  try {
+    context.commands().run(version);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::command_not_found) throw;
+    throw Error(ErrorCode::command_not_found, "cloudflared is not installed",
+                "install it from https://github.com/cloudflare/cloudflared/releases");
+  }
   prepare_log(log);
   fs::create_directories(pid_file.parent_path());
   fs::remove(pid_file);

@@ -388,6 +388,23 @@ TEST_F(Expose, ADeadConnectorIsRestartedByTheNextExpose) {
   EXPECT_EQ(requests("POST", "/cfd_tunnel").size(), 1u);
 }
 
+TEST_F(Expose, AMissingCloudflaredIsReportedAndTheRouteIsNotLeftBehind) {
+  auto ctx = context(false, {{"PATH", "/usr/bin:/bin"}});
+  TunnelExposeOptions options;
+  options.port = 8080;
+  options.name = "api";
+  options.cloudflare.cloudflared = "cloudflared-not-installed";
+  try {
+    expose(*ctx, options);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::command_not_found);
+  }
+  EXPECT_TRUE(dns_records().empty());
+  EXPECT_EQ(ingress_of(std::string(tunnels()[0].at("id").as_string())).size(), 1u);
+  EXPECT_FALSE(fs::exists(dir_ / "devx-home/tunnel/exposures/api.example.com.json"));
+}
+
 TEST(TunnelNames, LabelsAreSanitised) {
   EXPECT_EQ(tunnel_dns_label("My_App.v2"), "my-app-v2");
   EXPECT_EQ(tunnel_dns_label("  api  "), "api");
