@@ -237,7 +237,7 @@ std::vector<std::string> CloudflareApi::list_all(
 const std::string& CloudflareApi::account_id() {
   if (!settings_.account_id.empty()) return settings_.account_id;
   if (dry_run_) {
-    settings_.account_id = "{account_id}";
+    settings_.account_id = "ACCOUNT_ID";
     return settings_.account_id;
   }
   std::vector<std::string> ids;
@@ -271,7 +271,7 @@ std::vector<Zone> CloudflareApi::list_zones(std::string_view name) {
 Zone CloudflareApi::zone_by_name(std::string_view name) {
   if (dry_run_) {
     list_zones(name);
-    return Zone{"{zone_id:" + std::string(name) + "}", std::string(name), "active", {}};
+    return Zone{"ZONE_ID", std::string(name), "active", {}};
   }
   auto zones = list_zones(name);
   if (zones.empty()) {
@@ -315,8 +315,8 @@ DnsRecord CloudflareApi::create_dns_record(std::string_view zone_id, const DnsRe
       send("POST", "/zones/" + url_encode(zone_id) + "/dns_records",
            core::to_json_string(record_body(record)), "create DNS record " + record.name);
   if (dry_run_)
-    return DnsRecord{"{dns_record_id}", record.type, record.name,   record.content,
-                     record.proxied,    record.ttl,  record.comment};
+    return DnsRecord{"DNS_RECORD_ID", record.type, record.name,   record.content,
+                     record.proxied,  record.ttl,  record.comment};
   return record_from(core::parse_json_object_or_throw(result, "DNS record"));
 }
 
@@ -391,7 +391,7 @@ CloudflareTunnel CloudflareApi::create_tunnel(std::string_view name) {
   const json::object body{{"name", name}, {"config_src", "cloudflare"}};
   const auto result = send("POST", "/accounts/" + url_encode(account_id()) + "/cfd_tunnel",
                            core::to_json_string(body), "create tunnel " + std::string(name));
-  if (dry_run_) return CloudflareTunnel{"{tunnel_id}", std::string(name), "inactive", {}};
+  if (dry_run_) return CloudflareTunnel{"TUNNEL_ID", std::string(name), "inactive", {}};
   return tunnel_from(core::parse_json_object_or_throw(result, "tunnel"));
 }
 

@@ -9,7 +9,7 @@
 //
 // Callers that must honour dry_run give the client a recorder (set_recorder): every mutating
 // call is reported there first. In dry-run mode nothing at all is sent (reads are reported too and
-// return nothing: empty lists, placeholder ids such as "{zone_id:<name>}"), so a caller that wants
+// return nothing: empty lists, placeholder ids such as "ZONE_ID"), so a caller that wants
 // a plan built on real answers reads before switching the client to dry run.
 #include <devx/context.hpp>
 #include <devx/tunnel.hpp>

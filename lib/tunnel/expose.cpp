@@ -104,12 +104,12 @@ Operation start_tunnel_expose(Context& context, TunnelExposeOptions options) {
               "proxy", "start the edge proxies in front of port " + std::to_string(options.port),
               json::object{{"plan", core::parse_json_or_null(edge_proxy_plan(context, edge))}});
           proxy.emplace(start_edge_proxy(context, edge));
-          service = plan.dry_run() ? "http://127.0.0.1:{proxy_port}" : proxy->url();
+          service = plan.dry_run() ? "http://127.0.0.1:PROXY_PORT" : proxy->url();
         }
 
         const auto scope_of_tunnel = tunnel::machine_scope(context);
         auto record = tunnel::ensure_tunnel(context, plan, api, scope_of_tunnel);
-        scope.progress("tunnel", "tunnel " + record.name + " (" + record.id + ")");
+        scope.progress("tunnel", "using " + record.name + " (" + record.id + ")");
         const auto zone_info =
             zone.empty() ? api.zone_for_hostname(hostname) : api.zone_by_name(zone);
         if (!zone.empty() && hostname != zone_info.name &&

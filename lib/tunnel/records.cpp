@@ -117,7 +117,7 @@ std::string machine_id(Context& context) {
   std::string id;
   if (context.dry_run()) {  // a plan changes nothing, not even the id file
     id = string_field(read_object(context, machine_key), "machine_id");
-    return id.empty() ? "{machine_id}" : id;
+    return id.empty() ? "MACHINE_ID" : id;
   }
   context.state().update(machine_key, [&](std::optional<std::string> current) {
     json::object file;

@@ -103,7 +103,7 @@ Operation start_tunnel_up(Context& context, const Project& project, TunnelUpOpti
                   "proxy", "start the edge proxies of tunnel " + entry.name,
                   json::object{{"plan", core::parse_json_or_null(edge_proxy_plan(context, edge))}});
               proxies.push_back(start_edge_proxy(context, edge));
-              service = plan.dry_run() ? "http://127.0.0.1:{proxy_port}" : proxies.back().url();
+              service = plan.dry_run() ? "http://127.0.0.1:PROXY_PORT" : proxies.back().url();
             }
             tunnel::RouteRequest request{entry.name, entry.hostname, zone_info, entry.config->port,
                                          service,    layers,         "up",      project_name,
