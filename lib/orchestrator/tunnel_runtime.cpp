@@ -181,7 +181,18 @@ std::unique_ptr<UpTunnels> start_up_tunnels(Context& context, const Project& pro
                                             const std::vector<std::optional<int>>& node_ports,
                                             std::function<void(Event)> report) {
   if (project.tunnels.empty() || context.dry_run()) return nullptr;
-  return std::make_unique<ProjectTunnels>(context, project, node_ports, std::move(report));
+  try {
+    return std::make_unique<ProjectTunnels>(context, project, node_ports, report);
+  } catch (const Error& e) {
+    // The services matter more than their public routes: `up` goes on without them.
+    report(Event{EventType::warning,
+                 0,
+                 "tunnel",
+                 "the project's tunnels are not routed: " + e.message(),
+                 LogLevel::warn,
+                 {}});
+    return nullptr;
+  }
 }
 
 }  // namespace devx::orchestrator
