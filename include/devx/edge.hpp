@@ -47,7 +47,7 @@ DEVX_API std::vector<std::string> throttle_profile_names();
 struct InspectOptions {
   // Captures go to DEVX_HOME/inspect/<session>/; "" = "<UTC yyyymmdd-hhmmss>-<target port>".
   // Made of [A-Za-z0-9._-]: Error(invalid_argument) otherwise.
-  std::string session;
+  std::string session{};
   // Bytes of each request and response body kept; longer bodies are passed on whole and recorded
   // truncated (marked so).
   std::size_t body_limit = 1024 * 1024;
@@ -62,10 +62,10 @@ struct EdgeProxyOptions {
   int target_port = 0;             // 1..65535
   std::string bind = "127.0.0.1";  // an IP literal; anything but loopback only when asked for
   int listen_port = 0;             // 0 = ephemeral
-  std::optional<BasicAuthCredentials> basic_auth;
-  std::string throttle;  // "" | "3g" | "edge" | "slow"
+  std::optional<BasicAuthCredentials> basic_auth{};
+  std::string throttle{};  // "" | "3g" | "edge" | "slow"
   bool inspect = false;
-  InspectOptions inspect_options;
+  InspectOptions inspect_options{};
 };
 
 // A running chain. Destroying the handle stops it. Thread-safe.

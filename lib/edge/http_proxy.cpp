@@ -140,10 +140,11 @@ asio::awaitable<RelayResult> relay_message(http::parser<isRequest, http::buffer_
       const std::size_t got = buffer.size() - body.size;
       capture_bytes(capture, capture_limit, buffer.data(), got);
       counter += got;
-      body.data = buffer.data();
+      if (got == 0 && !parser.is_done()) continue;
+      // No data is nullptr, not an empty buffer: that would go out as an empty (= last) chunk.
+      body.data = got == 0 ? nullptr : buffer.data();
       body.size = got;
       body.more = !parser.is_done();
-      if (got == 0 && !parser.is_done()) continue;
     } else {
       body.data = nullptr;
       body.size = 0;
@@ -158,13 +159,13 @@ asio::awaitable<RelayResult> relay_message(http::parser<isRequest, http::buffer_
 
 template <class Stream>
 asio::awaitable<error_code> send_plain(Stream& stream, unsigned version, http::status status,
-                                       std::string body, bool keep_alive,
-                                       std::optional<std::string> authenticate = std::nullopt) {
+                                       std::string_view body, bool keep_alive,
+                                       std::string_view authenticate = {}) {
   http::response<http::string_body> response{status, version};
   response.set(http::field::content_type, "text/plain; charset=utf-8");
   response.set("X-Content-Type-Options", "nosniff");
-  if (authenticate) response.set(http::field::www_authenticate, *authenticate);
-  response.body() = std::move(body);
+  if (!authenticate.empty()) response.set(http::field::www_authenticate, authenticate);
+  response.body() = std::string(body);
   response.prepare_payload();
   response.keep_alive(keep_alive);
   auto [ec, n] = co_await http::async_write(stream, response, use_tuple);
@@ -183,17 +184,7 @@ class HttpLayer final : public Layer, public std::enable_shared_from_this<HttpLa
 
   int port() const override { return acceptor_.local_endpoint().port(); }
 
-  void start() override {
-    auto self = shared_from_this();
-    asio::co_spawn(
-        io_,
-        [self]() -> asio::awaitable<void> {
-          co_await accept_loop(self->acceptor_, *self->sink_, [self](tcp::socket socket) {
-            asio::co_spawn(self->io_, serve(self, std::move(socket)), asio::detached);
-          });
-        },
-        asio::detached);
-  }
+  void start() override { asio::co_spawn(io_, accept_forever(shared_from_this()), asio::detached); }
 
   boost::json::object describe() const override {
     boost::json::object out;
@@ -215,6 +206,13 @@ class HttpLayer final : public Layer, public std::enable_shared_from_this<HttpLa
     std::vector<char> body;
     std::string peer;
   };
+
+  static asio::awaitable<void> accept_forever(std::shared_ptr<HttpLayer> self) {
+    const std::function<void(tcp::socket)> serve_one = [self](tcp::socket socket) {
+      asio::co_spawn(self->io_, serve(self, std::move(socket)), asio::detached);
+    };
+    co_await accept_loop(self->acceptor_, *self->sink_, serve_one);
+  }
 
   static asio::awaitable<void> serve(std::shared_ptr<HttpLayer> self, tcp::socket socket) {
     ++self->sink_->stats->connections;
@@ -360,8 +358,8 @@ class HttpLayer final : public Layer, public std::enable_shared_from_this<HttpLa
         ++stats.upstream_errors;
         const std::string why = "cannot connect to 127.0.0.1:" + std::to_string(target_port_);
         const bool keep = client_keep_alive && !has_body;
-        co_await send_plain(c.client, version, http::status::bad_gateway,
-                            "Bad Gateway: " + why + "\n", keep);
+        const std::string text = "Bad Gateway: " + why + "\n";
+        co_await send_plain(c.client, version, http::status::bad_gateway, text, keep);
         finish(why);
         co_return keep;
       }
@@ -413,8 +411,8 @@ class HttpLayer final : public Layer, public std::enable_shared_from_this<HttpLa
       const std::string why = "127.0.0.1:" + std::to_string(target_port_) +
                               " gave no response: " + (sent.ec ? sent.ec.message() : ec.message());
       const bool keep = client_keep_alive && (!has_body || request_parser.is_done());
-      co_await send_plain(c.client, version, http::status::bad_gateway,
-                          "Bad Gateway: " + why + "\n", keep);
+      const std::string text = "Bad Gateway: " + why + "\n";
+      co_await send_plain(c.client, version, http::status::bad_gateway, text, keep);
       finish(why);
       co_return keep;
     }

@@ -54,7 +54,7 @@ tcp::endpoint loopback(int port) {
 }
 
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, ChainSink& sink,
-                                  std::function<void(tcp::socket)> serve) {
+                                  const std::function<void(tcp::socket)>& serve) {
   using namespace std::chrono_literals;
   constexpr auto first_pause = 5ms;
   constexpr auto longest_pause = 1000ms;

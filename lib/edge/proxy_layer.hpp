@@ -42,8 +42,10 @@ tcp::endpoint loopback(int port);
 // Accepts connections until the acceptor closes, handing each to `serve`. A failing accept
 // (out of descriptors, …) is counted, reported and retried after a growing pause: never a busy
 // loop.
+// (GCC 12 may destroy temporaries of a co_await expression twice when a suspended coroutine is
+// destroyed: callers pass named objects by reference, never temporaries.)
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, ChainSink& sink,
-                                  std::function<void(tcp::socket)> serve);
+                                  const std::function<void(tcp::socket)>& serve);
 
 // Relays one direction until EOF (passed on as a half-close) or an error (both sockets closed).
 asio::awaitable<void> relay_bytes(tcp::socket& from, tcp::socket& to,

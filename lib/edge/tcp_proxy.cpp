@@ -123,17 +123,7 @@ class TcpLayer final : public Layer, public std::enable_shared_from_this<TcpLaye
 
   int port() const override { return acceptor_.local_endpoint().port(); }
 
-  void start() override {
-    auto self = shared_from_this();
-    asio::co_spawn(
-        io_,
-        [self]() -> asio::awaitable<void> {
-          co_await accept_loop(self->acceptor_, *self->sink_, [self](tcp::socket socket) {
-            asio::co_spawn(self->io_, self->serve(std::move(socket)), asio::detached);
-          });
-        },
-        asio::detached);
-  }
+  void start() override { asio::co_spawn(io_, accept_forever(shared_from_this()), asio::detached); }
 
   boost::json::object describe() const override {
     boost::json::object out;
@@ -170,6 +160,13 @@ class TcpLayer final : public Layer, public std::enable_shared_from_this<TcpLaye
   static asio::awaitable<void> wait_for_wakeup(asio::steady_timer& timer) {
     timer.expires_at(Clock::time_point::max());
     co_await timer.async_wait(use_tuple);
+  }
+
+  static asio::awaitable<void> accept_forever(std::shared_ptr<TcpLayer> self) {
+    const std::function<void(tcp::socket)> serve = [self](tcp::socket socket) {
+      asio::co_spawn(self->io_, self->serve(std::move(socket)), asio::detached);
+    };
+    co_await accept_loop(self->acceptor_, *self->sink_, serve);
   }
 
   asio::awaitable<void> serve(tcp::socket client) {

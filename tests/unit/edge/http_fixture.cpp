@@ -9,7 +9,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -124,7 +126,12 @@ struct Upstream::Impl {
   asio::awaitable<void> accept() {
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
-      if (ec) co_return;
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (ec) {  // out of descriptors (the accept-loop test provokes it): try again shortly
+        asio::steady_timer pause(io, std::chrono::milliseconds(10));
+        co_await pause.async_wait(use_tuple);
+        continue;
+      }
       ++connections;
       asio::co_spawn(io, serve(std::move(socket)), asio::detached);
     }
