@@ -34,6 +34,9 @@ namespace fs = std::filesystem;
 constexpr std::string_view kLog = "exchanges.jsonl";
 constexpr std::string_view kSessionFile = "session.json";
 constexpr std::size_t kReplayBodyLimit = 1024 * 1024;
+// Bodies up to this size stay in the exchange's line: a file per small body costs more than the
+// rest of the exchange.
+constexpr std::size_t kInlineBody = 4096;
 
 std::string rfc3339_ms(std::int64_t unix_ms) {
   const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
@@ -191,7 +194,10 @@ boost::json::object find_record(const SessionInfo& info, std::string_view id) {
 
 std::string body_of(const SessionInfo& info, const boost::json::object& message) {
   const std::string file = core::string_field(message, "body_file");
-  return file.empty() ? std::string() : read_file(info.dir / file);
+  if (!file.empty()) return read_file(info.dir / file);
+  const std::string inline_body = core::string_field(message, "body");
+  if (core::string_field(message, "body_encoding") != "base64") return inline_body;
+  return ignition::base64_decode(inline_body).value_or(std::string());
 }
 
 }  // namespace
@@ -236,7 +242,9 @@ boost::json::object CaptureWriter::record(const Exchange& exchange) {
     out["headers"] = headers_json(message.headers);
     out["body_bytes"] = message.body_bytes;
     out["body_truncated"] = message.body_truncated;
-    if (!message.body.empty()) {
+    if (!message.body.empty() && message.body.size() <= kInlineBody) {
+      put_body(out, message.body);
+    } else if (!message.body.empty()) {
       const std::string file = "bodies/" + exchange.id + "." + std::string(side);
       const auto fd = open_private(dir_ / file, O_WRONLY | O_TRUNC);
       write_all(fd.get(), message.body, dir_ / file);

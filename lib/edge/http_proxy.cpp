@@ -125,7 +125,9 @@ asio::awaitable<RelayResult> relay_message(http::parser<isRequest, http::buffer_
                                            std::size_t capture_limit,
                                            std::atomic<std::uint64_t>& counter) {
   http::serializer<isRequest, http::buffer_body> serializer{parser.get()};
-  {
+  // The header goes out on its own only when no body bytes are at hand (a stream that starts
+  // later must not hold it back); otherwise it shares one write with the first body bytes.
+  if (!parser.is_done() && from_buffer.size() == 0) {
     auto [ec, n] = co_await http::async_write_header(to, serializer, use_tuple);
     if (ec) co_return RelayResult{ec, false};
   }
