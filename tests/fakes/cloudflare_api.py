@@ -306,7 +306,7 @@ class Handler(BaseHTTPRequestHandler):
             name = zone["name"]
         elif name != zone["name"] and not name.endswith("." + zone["name"]):
             name = name + "." + zone["name"]
-        if not re.fullmatch(r"(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]+", name):
+        if not re.fullmatch(r"(\*\.)?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)*[a-z0-9-]+", name):
             raise err(400, 9005, f"DNS name is invalid. ({name})")
         content = body.get("content")
         if not isinstance(content, str) or not content:
