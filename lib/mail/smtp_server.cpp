@@ -49,9 +49,11 @@ enum class LineRead { ok, closed, too_long };
 // (pipelined commands).
 asio::awaitable<LineRead> read_line(beast::tcp_stream& stream, std::string& input,
                                     std::size_t limit, std::string& line) {
+  // No temporaries in co_await expressions: GCC 12 destroys them twice.
   stream.expires_after(kIdleTimeout);
-  auto [ec, n] = co_await asio::async_read_until(stream, asio::dynamic_buffer(input, limit), '\n',
-                                                 asio::as_tuple(asio::use_awaitable));
+  auto buffer = asio::dynamic_buffer(input, limit);
+  auto token = asio::as_tuple(asio::use_awaitable);
+  auto [ec, n] = co_await asio::async_read_until(stream, buffer, '\n', token);
   if (ec) co_return ec == asio::error::not_found ? LineRead::too_long : LineRead::closed;
   line.assign(input, 0, n - 1);
   input.erase(0, n);
@@ -61,8 +63,9 @@ asio::awaitable<LineRead> read_line(beast::tcp_stream& stream, std::string& inpu
 
 asio::awaitable<bool> write_all(beast::tcp_stream& stream, const std::string& text) {
   stream.expires_after(kIdleTimeout);
-  auto [ec, n] =
-      co_await asio::async_write(stream, asio::buffer(text), asio::as_tuple(asio::use_awaitable));
+  const auto buffer = asio::buffer(text);
+  auto token = asio::as_tuple(asio::use_awaitable);
+  auto [ec, n] = co_await asio::async_write(stream, buffer, token);
   co_return !ec;
 }
 
@@ -100,8 +103,9 @@ struct SmtpListener::Impl : std::enable_shared_from_this<SmtpListener::Impl> {
 
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
+    auto token = asio::as_tuple(asio::use_awaitable);
     for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+      auto [ec, socket] = co_await acceptor.async_accept(token);
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) continue;
       asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
