@@ -2,8 +2,12 @@
 // of proxies.
 #include <devx/edge.hpp>
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -32,6 +36,35 @@ void wait_for_captures(Context& context, const std::string& session, std::size_t
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ADD_FAILURE() << "fewer than " << count << " exchanges recorded in " << session;
+}
+
+// Sends `bytes` as they are (the test client would re-frame a body) and returns everything the
+// server answers until it closes the connection.
+std::string raw_exchange(int port, const std::string& bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string answer;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0 &&
+      ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size())) {
+    char chunk[4096];
+    for (ssize_t n; (n = ::recv(fd, chunk, sizeof chunk, 0)) > 0;) {
+      answer.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  return answer;
+}
+
+std::size_t occurrences(std::string_view text, std::string_view part) {
+  std::size_t count = 0;
+  for (auto at = text.find(part); at != std::string_view::npos; at = text.find(part, at + 1)) {
+    ++count;
+  }
+  return count;
 }
 
 class Inspector : public ::testing::Test {
@@ -201,6 +234,32 @@ TEST_F(Inspector, SessionsAreListedAndRemoved) {
   EXPECT_FALSE(fs::exists(scratch.home() / "inspect" / "older"));
   EXPECT_EQ(error_code_of([&] { remove_inspect_session(*context, "older"); }),
             ErrorCode::not_found);
+}
+
+TEST_F(Inspector, RelaysChunkedBodiesWithOneLastChunk) {
+  auto proxy = start();
+  const std::string upload =
+      raw_exchange(proxy.port(),
+                   "POST /upload HTTP/1.1\r\nHost: edge.test\r\nTransfer-Encoding: chunked\r\n"
+                   "Connection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  EXPECT_TRUE(upload.starts_with("HTTP/1.1 200")) << upload;
+  EXPECT_TRUE(upload.ends_with("\r\n\r\n11 " + sha256_hex("hello world"))) << upload;
+  const auto received = upstream.requests();
+  ASSERT_EQ(received.size(), 1U);
+  EXPECT_EQ(received[0].body_bytes, 11U);
+
+  // A response body that ends with the target's connection is re-framed as chunked.
+  const std::string download =
+      raw_exchange(proxy.port(),
+                   "GET /until-close?bytes=1000 HTTP/1.1\r\nHost: edge.test\r\n"
+                   "Connection: close\r\n\r\n");
+  EXPECT_TRUE(download.ends_with("\r\n0\r\n\r\n")) << download;
+  EXPECT_EQ(occurrences(download, "\r\n0\r\n\r\n"), 1U) << download;
+
+  const auto listed = exchanges("s1", 2);
+  ASSERT_EQ(listed.size(), 2U);
+  EXPECT_EQ(listed[0].at("request_bytes"), 11);
+  EXPECT_EQ(listed[1].at("response_bytes"), 1000);
 }
 
 TEST_F(Inspector, AReusedSessionContinuesItsNumbering) {
