@@ -26,10 +26,16 @@ struct StartFlags {
   int http_port = 8025;
 };
 
-std::string listening_state(const devx::Event& e) {
+// "listening" and "stopped" states as people read them; the "stopped" summary is the only place
+// the message count is shown (Ctrl-C ends the operation as cancelled, without a result).
+std::string catcher_state(const devx::Event& e) {
   json::error_code ec;
   const json::value data = json::parse(e.data_json, ec);
-  if (ec || !data.is_object() || cell(data, "smtp_port") == "-") return e.message;
+  if (ec || !data.is_object()) return e.message;
+  if (const std::string received = cell(data, "messages_received"); received != "-") {
+    return "received " + received + " message(s)";
+  }
+  if (cell(data, "smtp_port") == "-") return e.message;
   return "SMTP on " + cell(data, "smtp_host") + ":" + cell(data, "smtp_port") + ", messages at " +
          cell(data, "http_url") + " (Ctrl-C stops)";
 }
@@ -41,12 +47,8 @@ int run_start(Cli& cli, Output& out, const StartFlags& flags) {
   options.smtp_port = flags.smtp_port;
   options.http_port = flags.http_port;
   auto context = make_context(out.options());
-  const auto result =
-      serve_in_foreground(cli, out, devx::start_mail_catcher(*context, std::move(options)), "mail",
-                          "mail catcher stopped", listening_state);
-  if (!result.empty() && !out.json() && !out.options().dry_run) {
-    out.status("received " + cell(json::parse(result), "messages_received") + " message(s)");
-  }
+  serve_in_foreground(cli, out, devx::start_mail_catcher(*context, std::move(options)), "mail",
+                      "mail catcher stopped", catcher_state);
   return 0;
 }
 

@@ -27,11 +27,16 @@ struct CatchFlags {
   std::string body;
 };
 
-// "listening" and "exposed" states as people read them.
+// "listening", "exposed" and "stopped" states as people read them. The "stopped" summary also
+// carries the URLs, so it is recognised first, by its request count; it is the only place that
+// count is shown (Ctrl-C ends the operation as cancelled, without a result).
 std::string catch_state(const devx::Event& e) {
   json::error_code ec;
   const json::value data = json::parse(e.data_json, ec);
   if (ec || !data.is_object()) return e.message;
+  if (const std::string requests = cell(data, "requests"); requests != "-") {
+    return "recorded " + requests + " request(s) in " + cell(data, "file");
+  }
   if (const std::string url = cell(data, "public_url"); url != "-") return "public URL: " + url;
   if (const std::string url = cell(data, "url"); url != "-") {
     return "listening on " + url + " (recording to " + cell(data, "file") + "; Ctrl-C stops)";
@@ -48,13 +53,8 @@ int run_catch(Cli& cli, Output& out, const CatchFlags& flags) {
   options.reply_status = flags.status;
   if (!flags.body.empty()) options.reply_body = flags.body;
   auto context = make_context(out.options());
-  const auto result =
-      serve_in_foreground(cli, out, devx::start_webhook_catch(*context, std::move(options)),
-                          "webhook", "webhook catcher stopped", catch_state);
-  if (!result.empty() && !out.json() && !out.options().dry_run) {
-    const json::value doc = json::parse(result);
-    out.status("recorded " + cell(doc, "requests") + " request(s) in " + cell(doc, "file"));
-  }
+  serve_in_foreground(cli, out, devx::start_webhook_catch(*context, std::move(options)), "webhook",
+                      "webhook catcher stopped", catch_state);
   return 0;
 }
 
