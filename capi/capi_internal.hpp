@@ -150,6 +150,32 @@ inline devx_op_t* adopt_context_operation(devx_context_t* ctx, Operation operati
   return handle.release();
 }
 
+// The shape of a call that decodes an options document and hands back a document: out_json, then
+// ctx, must not be NULL; `parse` decodes options_json, `call(context, options)` returns the text.
+template <typename Parse, typename Call>
+devx_status_t json_call(devx_error_t** err, char** out_json, devx_context_t* ctx,
+                        const char* options_json, Parse parse, Call call) noexcept {
+  return guard(err, [&] {
+    require(out_json, "out_json");
+    require(ctx, "ctx");
+    auto options = parse(options_json);
+    *out_json = copy_string(call(*ctx->context, options));
+  });
+}
+
+// The shape of a call that decodes an options document and starts an operation registered with
+// its context: out, then ctx, must not be NULL; `start(context, options)` returns the Operation.
+template <typename Parse, typename Start>
+devx_status_t operation_call(devx_error_t** err, devx_op_t** out, devx_context_t* ctx,
+                             const char* options_json, Parse parse, Start start) noexcept {
+  return guard(err, [&] {
+    require(out, "out");
+    require(ctx, "ctx");
+    auto options = parse(options_json);
+    *out = adopt_context_operation(ctx, start(*ctx->context, std::move(options)));
+  });
+}
+
 // ---- options documents --------------------------------------------------------------------------
 
 inline const char* kind_name(json::kind kind) {

@@ -856,26 +856,16 @@ extern "C" DEVX_EXPORT void devx_session_free(devx_session_t* session) {
 extern "C" DEVX_EXPORT devx_status_t devx_bridge_connect_start(devx_op_t** out, devx_context_t* ctx,
                                                                const char* options_json,
                                                                devx_error_t** err) {
-  return guard(err, [&] {
-    require(out, "out");
-    require(ctx, "ctx");
-    auto options = parse_bridge_connect_options(options_json);
-    *out =
-        adopt_context_operation(ctx, devx::start_bridge_connect(*ctx->context, std::move(options)));
-  });
+  return operation_call(err, out, ctx, options_json, parse_bridge_connect_options,
+                        &devx::start_bridge_connect);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_bridge_intercept_start(devx_op_t** out,
                                                                  devx_context_t* ctx,
                                                                  const char* options_json,
                                                                  devx_error_t** err) {
-  return guard(err, [&] {
-    require(out, "out");
-    require(ctx, "ctx");
-    auto options = parse_bridge_intercept_options(options_json);
-    *out = adopt_context_operation(ctx,
-                                   devx::start_bridge_intercept(*ctx->context, std::move(options)));
-  });
+  return operation_call(err, out, ctx, options_json, parse_bridge_intercept_options,
+                        &devx::start_bridge_intercept);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_bridge_status(char** out_json, devx_context_t* ctx,
@@ -919,13 +909,8 @@ extern "C" DEVX_EXPORT devx_status_t devx_bridge_environment(char** out_json, de
 extern "C" DEVX_EXPORT devx_status_t devx_bridge_doctor_start(devx_op_t** out, devx_context_t* ctx,
                                                               const char* options_json,
                                                               devx_error_t** err) {
-  return guard(err, [&] {
-    require(out, "out");
-    require(ctx, "ctx");
-    auto options = parse_bridge_doctor_options(options_json);
-    *out =
-        adopt_context_operation(ctx, devx::start_bridge_doctor(*ctx->context, std::move(options)));
-  });
+  return operation_call(err, out, ctx, options_json, parse_bridge_doctor_options,
+                        &devx::start_bridge_doctor);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_bridge_rbac_yaml(char** out, const char* namespace_,

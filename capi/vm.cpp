@@ -361,18 +361,6 @@ devx::NukeOptions parse_nuke_options(const char* text) {
   return options;
 }
 
-// The shape of every devx_vm_* call that takes the VM options and returns a document.
-template <typename Call>
-devx_status_t vm_call(char** out_json, devx_context_t* ctx, const char* options_json,
-                      devx_error_t** err, Call call) {
-  return guard(err, [&] {
-    require(out_json, "out_json");
-    require(ctx, "ctx");
-    auto options = parse_vm_options(options_json);
-    *out_json = copy_string(call(*ctx->context, options));
-  });
-}
-
 }  // namespace
 
 // ---- Butane / Ignition --------------------------------------------------------------------------
@@ -433,10 +421,10 @@ extern "C" DEVX_EXPORT devx_status_t devx_dev_machine_config(char** out_json,
 
 extern "C" DEVX_EXPORT devx_status_t devx_vm_resolve(char** out_json, devx_context_t* ctx,
                                                      const char* options_json, devx_error_t** err) {
-  return vm_call(out_json, ctx, options_json, err,
-                 [](devx::Context& context, const devx::VmOptions& options) {
-                   return target_json(devx::resolve_vm(context, options));
-                 });
+  return json_call(err, out_json, ctx, options_json, parse_vm_options,
+                   [](devx::Context& context, const devx::VmOptions& options) {
+                     return target_json(devx::resolve_vm(context, options));
+                   });
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_vm_detect(char** out_json, devx_context_t* ctx,
@@ -462,53 +450,38 @@ extern "C" DEVX_EXPORT devx_status_t devx_vm_save_default_provider(devx_context_
 extern "C" DEVX_EXPORT devx_status_t devx_vm_init_start(devx_op_t** out, devx_context_t* ctx,
                                                         const char* options_json,
                                                         devx_error_t** err) {
-  return guard(err, [&] {
-    require(out, "out");
-    require(ctx, "ctx");
-    auto options = parse_vm_init_options(options_json);
-    *out = adopt_context_operation(ctx, devx::start_vm_init(*ctx->context, std::move(options)));
-  });
+  return operation_call(err, out, ctx, options_json, parse_vm_init_options, &devx::start_vm_init);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_vm_start(char** out_json, devx_context_t* ctx,
                                                    const char* options_json, devx_error_t** err) {
-  return vm_call(out_json, ctx, options_json, err, &devx::vm_start);
+  return json_call(err, out_json, ctx, options_json, parse_vm_options, &devx::vm_start);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_vm_stop(char** out_json, devx_context_t* ctx,
                                                   const char* options_json, devx_error_t** err) {
-  return vm_call(out_json, ctx, options_json, err, &devx::vm_stop);
+  return json_call(err, out_json, ctx, options_json, parse_vm_options, &devx::vm_stop);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_vm_sleep(char** out_json, devx_context_t* ctx,
                                                    const char* options_json, devx_error_t** err) {
-  return vm_call(out_json, ctx, options_json, err, &devx::vm_sleep);
+  return json_call(err, out_json, ctx, options_json, parse_vm_options, &devx::vm_sleep);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_vm_status(char** out_json, devx_context_t* ctx,
                                                     const char* options_json, devx_error_t** err) {
-  return vm_call(out_json, ctx, options_json, err, &devx::vm_status);
+  return json_call(err, out_json, ctx, options_json, parse_vm_options, &devx::vm_status);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_vm_resize(char** out_json, devx_context_t* ctx,
                                                     const char* options_json, devx_error_t** err) {
-  return guard(err, [&] {
-    require(out_json, "out_json");
-    require(ctx, "ctx");
-    auto options = parse_vm_resize_options(options_json);
-    *out_json = copy_string(devx::vm_resize(*ctx->context, options));
-  });
+  return json_call(err, out_json, ctx, options_json, parse_vm_resize_options, &devx::vm_resize);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_vm_teardown(char** out_json, devx_context_t* ctx,
                                                       const char* options_json,
                                                       devx_error_t** err) {
-  return guard(err, [&] {
-    require(out_json, "out_json");
-    require(ctx, "ctx");
-    auto options = parse_vm_teardown_options(options_json);
-    *out_json = copy_string(devx::vm_teardown(*ctx->context, options));
-  });
+  return json_call(err, out_json, ctx, options_json, parse_vm_teardown_options, &devx::vm_teardown);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_vm_exec(char** out_json, devx_context_t* ctx,
@@ -557,13 +530,8 @@ extern "C" DEVX_EXPORT devx_status_t devx_vm_apply_ignition(char** out_json, dev
 extern "C" DEVX_EXPORT devx_status_t devx_vm_sleep_watch_start(devx_op_t** out, devx_context_t* ctx,
                                                                const char* options_json,
                                                                devx_error_t** err) {
-  return guard(err, [&] {
-    require(out, "out");
-    require(ctx, "ctx");
-    auto options = parse_vm_sleep_watch_options(options_json);
-    *out =
-        adopt_context_operation(ctx, devx::start_vm_sleep_watch(*ctx->context, std::move(options)));
-  });
+  return operation_call(err, out, ctx, options_json, parse_vm_sleep_watch_options,
+                        &devx::start_vm_sleep_watch);
 }
 
 // ---- doctor -------------------------------------------------------------------------------------
@@ -571,55 +539,31 @@ extern "C" DEVX_EXPORT devx_status_t devx_vm_sleep_watch_start(devx_op_t** out, 
 extern "C" DEVX_EXPORT devx_status_t devx_doctor_report(char** out_json, devx_context_t* ctx,
                                                         const char* options_json,
                                                         devx_error_t** err) {
-  return guard(err, [&] {
-    require(out_json, "out_json");
-    require(ctx, "ctx");
-    auto options = parse_doctor_options(options_json);
-    *out_json = copy_string(devx::doctor_report(*ctx->context, options));
-  });
+  return json_call(err, out_json, ctx, options_json, parse_doctor_options, &devx::doctor_report);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_doctor_install_plan(char** out_json, devx_context_t* ctx,
                                                               const char* options_json,
                                                               devx_error_t** err) {
-  return guard(err, [&] {
-    require(out_json, "out_json");
-    require(ctx, "ctx");
-    auto options = parse_doctor_install_options(options_json);
-    *out_json = copy_string(devx::doctor_install_plan(*ctx->context, options));
-  });
+  return json_call(err, out_json, ctx, options_json, parse_doctor_install_options,
+                   &devx::doctor_install_plan);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_doctor_install_start(devx_op_t** out, devx_context_t* ctx,
                                                                const char* options_json,
                                                                devx_error_t** err) {
-  return guard(err, [&] {
-    require(out, "out");
-    require(ctx, "ctx");
-    auto options = parse_doctor_install_options(options_json);
-    *out =
-        adopt_context_operation(ctx, devx::start_doctor_install(*ctx->context, std::move(options)));
-  });
+  return operation_call(err, out, ctx, options_json, parse_doctor_install_options,
+                        &devx::start_doctor_install);
 }
 
 // ---- nuke ---------------------------------------------------------------------------------------
 
 extern "C" DEVX_EXPORT devx_status_t devx_nuke_plan(char** out_json, devx_context_t* ctx,
                                                     const char* options_json, devx_error_t** err) {
-  return guard(err, [&] {
-    require(out_json, "out_json");
-    require(ctx, "ctx");
-    auto options = parse_nuke_options(options_json);
-    *out_json = copy_string(devx::nuke_plan(*ctx->context, options));
-  });
+  return json_call(err, out_json, ctx, options_json, parse_nuke_options, &devx::nuke_plan);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_nuke(char** out_json, devx_context_t* ctx,
                                                const char* options_json, devx_error_t** err) {
-  return guard(err, [&] {
-    require(out_json, "out_json");
-    require(ctx, "ctx");
-    auto options = parse_nuke_options(options_json);
-    *out_json = copy_string(devx::nuke(*ctx->context, options));
-  });
+  return json_call(err, out_json, ctx, options_json, parse_nuke_options, &devx::nuke);
 }

@@ -56,7 +56,7 @@ file(RELATIVE_PATH DEVX_PC_PREFIX_FROM_PCDIR
   "/devx-prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/devx-prefix")
 string(REGEX REPLACE "/$" "" DEVX_PC_PREFIX_FROM_PCDIR "${DEVX_PC_PREFIX_FROM_PCDIR}")
 if(DEVX_PACKAGE_STATIC)
-  set(DEVX_PC_REQUIRES_PRIVATE "yaml-cpp, spdlog, fmt, simdjson, libcurl")
+  set(DEVX_PC_REQUIRES_PRIVATE "yaml-cpp, spdlog, fmt, simdjson, libcurl, zlib")
   set(DEVX_PC_LIBS_PRIVATE "-lboost_json -lstdc++ -lm -pthread")
   set(DEVX_PC_CFLAGS_EXTRA " -DDEVX_STATIC")
 else()

@@ -1,16 +1,24 @@
 #pragma once
 // Umbrella header of the libdevx C++ API.
+#include <devx/bridge.hpp>
 #include <devx/clock.hpp>
 #include <devx/config.hpp>
 #include <devx/context.hpp>
+#include <devx/doctor.hpp>
 #include <devx/error.hpp>
+#include <devx/event_queue.hpp>
 #include <devx/events.hpp>
 #include <devx/http.hpp>
+#include <devx/ignition.hpp>
+#include <devx/nuke.hpp>
+#include <devx/orchestrator.hpp>
 #include <devx/ports.hpp>
 #include <devx/process.hpp>
 #include <devx/state.hpp>
+#include <devx/supervisor.hpp>
 #include <devx/topology.hpp>
 #include <devx/version.hpp>
+#include <devx/vm.hpp>
 
 #include <string_view>
 

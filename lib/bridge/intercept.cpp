@@ -159,6 +159,7 @@ InterceptSession::Prepared InterceptSession::prepare() {
   p.spec.image = options_.agent_image;
   p.spec.ports = p.agent_ports;
   p.spec.grace = options_.grace;
+  p.spec.first_session_timeout = options_.ready_timeout;
   p.spec.keepalive_interval = options_.keepalive_interval;
   p.spec.keepalive_timeout = options_.keepalive_timeout;
   return p;

@@ -13,36 +13,13 @@ namespace {
 
 namespace json = boost::json;
 
-std::map<std::string, std::string> labels_of(const json::value* value) {
-  std::map<std::string, std::string> labels;
-  if (value == nullptr) return labels;
-  if (value->is_object()) {
-    for (const auto& [k, v] : value->get_object()) {
-      if (v.is_string()) labels[std::string(k)] = std::string(v.get_string());
-    }
-  } else if (value->is_string()) {
-    std::string_view rest = value->get_string();
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      const std::string_view pair = rest.substr(0, comma);
-      const auto eq = pair.find('=');
-      if (eq != std::string_view::npos) {
-        labels[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
-      }
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-  }
-  return labels;
-}
-
 void add_volume(std::vector<VolumeSummary>& out, const json::value& item) {
   if (!item.is_object()) return;
   const auto& o = item.get_object();
   VolumeSummary v;
   v.name = core::string_field(o, "Name");
   v.mountpoint = core::string_field(o, "Mountpoint");
-  v.labels = labels_of(o.if_contains("Labels"));
+  v.labels = runtime::labels_of(o.if_contains("Labels"));
   if (!v.name.empty()) out.push_back(std::move(v));
 }
 

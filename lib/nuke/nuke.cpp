@@ -144,6 +144,14 @@ bool under(const fs::path& root, const fs::path& path) {
   return !rel.empty() && *rel.begin() != ".." && *rel.begin() != ".";
 }
 
+// An object without a devx.run label (or an empty one) belongs to any checkout of the project;
+// one with a run label only to the checkout whose run key it names.
+bool labelled_for_this_checkout(const std::map<std::string, std::string>& labels,
+                                const Plan& plan) {
+  const auto run = labels.find(std::string(kLabelRun));
+  return run == labels.end() || run->second.empty() || run->second == plan.run_key;
+}
+
 void add_engine_items(Context& context, Plan& plan) {
   plan.engine = runtime::ContainerEngine::detect(context.env());
   if (!plan.engine) {
@@ -151,14 +159,10 @@ void add_engine_items(Context& context, Plan& plan) {
     return;
   }
   const std::map<std::string, std::string> labels{{std::string(kLabelProject), plan.project}};
-  const auto ours = [&](const std::map<std::string, std::string>& l) {
-    const auto run = l.find(std::string(kLabelRun));
-    return run == l.end() || run->second.empty() || run->second == plan.run_key;
-  };
   const std::string engine(plan.engine->name());
   try {
     for (const auto& c : plan.engine->list(context, labels)) {
-      if (!ours(c.labels)) {
+      if (!labelled_for_this_checkout(c.labels, plan)) {
         plan.kept.push_back({"container",
                              c.name,
                              {},
@@ -181,7 +185,7 @@ void add_engine_items(Context& context, Plan& plan) {
   }
   try {
     for (const auto& v : cleanup::list_volumes(context, *plan.engine, labels)) {
-      if (!ours(v.labels)) {
+      if (!labelled_for_this_checkout(v.labels, plan)) {
         plan.kept.push_back({"volume",
                              v.name,
                              {},
@@ -458,9 +462,8 @@ void remove_labelled(const Plan& plan, Check check, Outcome& outcome, List list,
     return;
   const auto still_labelled = [&](const std::map<std::string, std::string>& l) {
     const auto project = l.find(std::string(kLabelProject));
-    const auto run = l.find(std::string(kLabelRun));
     return project != l.end() && project->second == plan.project &&
-           (run == l.end() || run->second.empty() || run->second == plan.run_key);
+           labelled_for_this_checkout(l, plan);
   };
   std::vector<Summary> now;
   std::string list_error;

@@ -94,30 +94,6 @@ std::string string_or_empty(const json::value* value) {
   return {};
 }
 
-std::map<std::string, std::string> labels_of(const json::value* value) {
-  std::map<std::string, std::string> labels;
-  if (value == nullptr) return labels;
-  if (value->is_object()) {
-    for (const auto& [key, v] : value->as_object()) {
-      if (v.is_string()) labels[std::string(key)] = std::string(v.as_string());
-    }
-  } else if (value->is_string()) {
-    // Docker: "k=v,k2=v2".
-    std::string_view rest = value->as_string();
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      const std::string_view item = rest.substr(0, comma);
-      const auto eq = item.find('=');
-      if (eq != std::string_view::npos) {
-        labels[std::string(item.substr(0, eq))] = std::string(item.substr(eq + 1));
-      }
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-  }
-  return labels;
-}
-
 ContainerSummary summary_of(const json::object& obj) {
   ContainerSummary s;
   s.id = string_or_empty(obj.if_contains("Id"));
@@ -141,6 +117,30 @@ ContainerSummary summary_of(const json::object& obj) {
 }
 
 }  // namespace
+
+std::map<std::string, std::string> labels_of(const json::value* value) {
+  std::map<std::string, std::string> labels;
+  if (value == nullptr) return labels;
+  if (value->is_object()) {
+    for (const auto& [key, v] : value->as_object()) {
+      if (v.is_string()) labels[std::string(key)] = std::string(v.as_string());
+    }
+  } else if (value->is_string()) {
+    // Docker: "k=v,k2=v2".
+    std::string_view rest = value->as_string();
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const std::string_view item = rest.substr(0, comma);
+      const auto eq = item.find('=');
+      if (eq != std::string_view::npos) {
+        labels[std::string(item.substr(0, eq))] = std::string(item.substr(eq + 1));
+      }
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return labels;
+}
 
 bool is_valid_name_part(std::string_view part) noexcept {
   if (part.empty() || std::isalnum(static_cast<unsigned char>(part.front())) == 0) return false;

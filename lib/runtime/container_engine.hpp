@@ -22,6 +22,10 @@
 #include <string_view>
 #include <vector>
 
+namespace boost::json {
+class value;
+}
+
 namespace devx {
 class Context;
 }
@@ -77,6 +81,10 @@ struct ContainerState {
   int exit_code = 0;
   std::map<std::string, std::string> labels;
 };
+
+// Labels as an engine prints them in JSON: an object (podman) or "k=v,k2=v2" (docker); none for
+// a missing value.
+std::map<std::string, std::string> labels_of(const boost::json::value* value);
 
 struct ContainerSummary {
   std::string id;

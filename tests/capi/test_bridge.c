@@ -20,56 +20,14 @@
 #error "DEVX_FAKE_KUBECTL must be defined"
 #endif
 
-#define SKIPPED 77
+#include "capi_test_util.h"
 
-static int failures = 0;
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_OK(call, errp)                                                              \
-  do {                                                                                    \
-    devx_status_t st_ = (call);                                                           \
-    if (st_ != DEVX_OK) {                                                                 \
-      fprintf(stderr, "%s:%d: %s returned %d: %s\n", __FILE__, __LINE__, #call, (int)st_, \
-              *(errp) ? devx_error_json(*(errp)) : "(no error object)");                  \
-      failures++;                                                                         \
-      return 0;                                                                           \
-    }                                                                                     \
-  } while (0)
-
-#define CHECK_CONTAINS(haystack, needle)                                                     \
-  do {                                                                                       \
-    const char* h_ = (haystack);                                                             \
-    if (h_ == NULL || strstr(h_, (needle)) == NULL) {                                        \
-      fprintf(stderr, "%s:%d: expected to find '%s' in: %s\n", __FILE__, __LINE__, (needle), \
-              h_ ? h_ : "(null)");                                                           \
-      failures++;                                                                            \
-    }                                                                                        \
-  } while (0)
+#define CHECK_OK(call, errp) CHECK_OK_OR(call, errp, return 0)
 
 /* A private DEVX_HOME per case: status and environment see only what the case recorded. */
 static char g_home[] = "/tmp/devx-capi-bridge-XXXXXX";
 
-static devx_context_t* new_context(int dry_run) {
-  devx_context_t* ctx = NULL;
-  devx_error_t* err = NULL;
-  char options[256];
-  snprintf(options, sizeof options, "{\"v\":1,\"devx_home\":\"%s\",\"dry_run\":%s}", g_home,
-           dry_run ? "true" : "false");
-  if (devx_context_new(&ctx, options, &err) != DEVX_OK) {
-    fprintf(stderr, "devx_context_new: %s\n", devx_error_json(err));
-    devx_error_free(err);
-    failures++;
-    return NULL;
-  }
-  return ctx;
-}
+static devx_context_t* new_context(int dry_run) { return capi_test_context(g_home, dry_run); }
 
 /* Takes the error by address so it is read after the call that set it. */
 static void expect_invalid_argument(devx_status_t st, devx_error_t** err, const char* needle) {
@@ -165,13 +123,6 @@ static int read_some(int fd, char* buf, size_t size, int timeout_ms) {
  */
 
 static char g_kube_state[] = "/tmp/devx-capi-kube-XXXXXX";
-
-static int write_file(const char* path, const char* text) {
-  FILE* f = fopen(path, "w");
-  if (f == NULL) return 0;
-  fputs(text, f);
-  return fclose(f) == 0;
-}
 
 /* Seeds the fake cluster (layout in tests/fakes/kubefake/__init__.py) with Service `service` in
  * `namespace_` exposing `port`, which `kubectl port-forward svc/…` relays to 127.0.0.1:fixture_port
@@ -521,12 +472,7 @@ static int test_intercept_dry_run(void) {
 /* ---- driver ------------------------------------------------------------------------------------
  */
 
-struct test_case {
-  const char* name;
-  int (*run)(void);
-};
-
-static const struct test_case cases[] = {
+static const struct capi_test_case cases[] = {
     {"abi_version", test_abi_version},
     {"rbac_yaml", test_rbac_yaml},
     {"env_prefix", test_env_prefix},
@@ -537,23 +483,13 @@ static const struct test_case cases[] = {
 };
 
 int main(int argc, char** argv) {
-  size_t i;
   int ran = 0, skipped = 0;
   if (mkdtemp(g_home) == NULL) {
     perror("mkdtemp");
     return 1;
   }
-  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    if (argc < 2 || strcmp(argv[1], cases[i].name) == 0) {
-      fprintf(stderr, "[ RUN  ] %s\n", cases[i].name);
-      if (cases[i].run() == SKIPPED) skipped++;
-      ran++;
-    }
-  }
-  if (ran == 0) {
-    fprintf(stderr, "unknown case '%s'\n", argc > 1 ? argv[1] : "");
-    return 2;
-  }
+  ran = run_cases(cases, sizeof cases / sizeof cases[0], argc, argv, &skipped);
+  if (ran == 0) return 2;
   if (failures != 0) {
     fprintf(stderr, "%d check(s) failed (DEVX_HOME %s kept)\n", failures, g_home);
     return 1;

@@ -21,36 +21,9 @@
 #error "DEVX_CAPI_DATA_DIR must be defined"
 #endif
 
-static int failures = 0;
+#include "capi_test_util.h"
 
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_OK(call, errp)                                                              \
-  do {                                                                                    \
-    devx_status_t st_ = (call);                                                           \
-    if (st_ != DEVX_OK) {                                                                 \
-      fprintf(stderr, "%s:%d: %s returned %d: %s\n", __FILE__, __LINE__, #call, (int)st_, \
-              *(errp) ? devx_error_json(*(errp)) : "(no error object)");                  \
-      failures++;                                                                         \
-      return;                                                                             \
-    }                                                                                     \
-  } while (0)
-
-#define CHECK_CONTAINS(haystack, needle)                                                     \
-  do {                                                                                       \
-    const char* h_ = (haystack);                                                             \
-    if (h_ == NULL || strstr(h_, (needle)) == NULL) {                                        \
-      fprintf(stderr, "%s:%d: expected to find '%s' in: %s\n", __FILE__, __LINE__, (needle), \
-              h_ ? h_ : "(null)");                                                           \
-      failures++;                                                                            \
-    }                                                                                        \
-  } while (0)
+#define CHECK_OK(call, errp) CHECK_OK_OR(call, errp, return )
 
 #define MULTI DEVX_CAPI_DATA_DIR "/multi"
 #define MULTI_FILE MULTI "/devx.yaml"

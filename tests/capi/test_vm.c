@@ -18,40 +18,9 @@
 #error "DEVX_FAKES_DIR must be defined"
 #endif
 
-#define SKIPPED 77
+#include "capi_test_util.h"
 
-static int failures = 0;
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_OK(call, errp)                                                              \
-  do {                                                                                    \
-    devx_status_t st_ = (call);                                                           \
-    if (st_ != DEVX_OK) {                                                                 \
-      fprintf(stderr, "%s:%d: %s returned %d: %s\n", __FILE__, __LINE__, #call, (int)st_, \
-              *(errp) ? devx_error_json(*(errp)) : "(no error object)");                  \
-      devx_error_free(*(errp));                                                           \
-      *(errp) = NULL;                                                                     \
-      failures++;                                                                         \
-      return 0;                                                                           \
-    }                                                                                     \
-  } while (0)
-
-#define CHECK_CONTAINS(haystack, needle)                                                     \
-  do {                                                                                       \
-    const char* h_ = (haystack);                                                             \
-    if (h_ == NULL || strstr(h_, (needle)) == NULL) {                                        \
-      fprintf(stderr, "%s:%d: expected to find '%s' in: %s\n", __FILE__, __LINE__, (needle), \
-              h_ ? h_ : "(null)");                                                           \
-      failures++;                                                                            \
-    }                                                                                        \
-  } while (0)
+#define CHECK_OK(call, errp) CHECK_OK_OR(call, errp, return 0)
 
 /* A private scratch directory per run: DEVX_HOME, HOME, the fake's state and log live in it. */
 static char g_root[] = "/tmp/devx-capi-vm-XXXXXX";
@@ -61,20 +30,7 @@ static void path_in_root(char* out, size_t size, const char* name) {
   snprintf(out, size, "%s/%s", g_root, name);
 }
 
-static devx_context_t* new_context(int dry_run) {
-  devx_context_t* ctx = NULL;
-  devx_error_t* err = NULL;
-  char options[768];
-  snprintf(options, sizeof options, "{\"v\":1,\"devx_home\":\"%s\",\"dry_run\":%s}", g_home,
-           dry_run ? "true" : "false");
-  if (devx_context_new(&ctx, options, &err) != DEVX_OK) {
-    fprintf(stderr, "devx_context_new: %s\n", devx_error_json(err));
-    devx_error_free(err);
-    failures++;
-    return NULL;
-  }
-  return ctx;
-}
+static devx_context_t* new_context(int dry_run) { return capi_test_context(g_home, dry_run); }
 
 /* Takes the error by address so it is read after the call that set it. */
 static void expect_error(devx_status_t st, devx_error_t** err, devx_status_t code,
@@ -91,13 +47,6 @@ static void expect_error(devx_status_t st, devx_error_t** err, devx_status_t cod
 
 static void expect_invalid_argument(devx_status_t st, devx_error_t** err, const char* needle) {
   expect_error(st, err, DEVX_E_INVALID_ARGUMENT, needle);
-}
-
-static int write_file(const char* path, const char* text) {
-  FILE* f = fopen(path, "w");
-  if (f == NULL) return 0;
-  fputs(text, f);
-  return fclose(f) == 0;
 }
 
 /* The fake podman first on PATH, through a directory of its own (so detection sees podman, not
@@ -539,6 +488,15 @@ static int test_nuke_plan_empty(void) {
   return 0;
 }
 
+/* A project (make_project) holding an untracked node_modules folder, whose path goes to
+ * `artefact`: what "artifacts" nukes. */
+static void make_project_with_artefact(char* dir, size_t dir_size, char* artefact,
+                                       size_t artefact_size) {
+  CHECK(make_project(dir, dir_size));
+  snprintf(artefact, artefact_size, "%s/node_modules", dir);
+  CHECK(mkdir(artefact, 0755) == 0);
+}
+
 static int test_nuke_dry_run(void) {
   devx_context_t* ctx = new_context(1);
   devx_error_t* err = NULL;
@@ -546,10 +504,8 @@ static int test_nuke_dry_run(void) {
   char dir[512], options[1024], artefact[600];
   struct stat info;
   if (ctx == NULL) return 0;
-  CHECK(make_project(dir, sizeof dir));
   /* An untracked build folder: a candidate with "artifacts", kept by a dry run. */
-  snprintf(artefact, sizeof artefact, "%s/node_modules", dir);
-  CHECK(mkdir(artefact, 0755) == 0);
+  make_project_with_artefact(dir, sizeof dir, artefact, sizeof artefact);
   snprintf(options, sizeof options,
            "{\"v\":1,\"project_dir\":\"%s\",\"artifacts\":true,\"assume_yes\":true}", dir);
   CHECK_OK(devx_nuke(&json, ctx, options, &err), &err);
@@ -568,9 +524,7 @@ static int test_nuke_needs_confirmation(void) {
   char dir[512], options[1024], artefact[600];
   struct stat info;
   if (ctx == NULL) return 0;
-  CHECK(make_project(dir, sizeof dir));
-  snprintf(artefact, sizeof artefact, "%s/node_modules", dir);
-  CHECK(mkdir(artefact, 0755) == 0);
+  make_project_with_artefact(dir, sizeof dir, artefact, sizeof artefact);
   snprintf(options, sizeof options, "{\"v\":1,\"project_dir\":\"%s\",\"artifacts\":true}", dir);
   expect_error(devx_nuke(&json, ctx, options, &err), &err, DEVX_E_PROMPT_REQUIRED, NULL);
   CHECK(json == NULL);
@@ -675,12 +629,7 @@ static int test_doctor_install_needs_confirmation(void) {
 /* ---- driver ------------------------------------------------------------------------------------
  */
 
-struct test_case {
-  const char* name;
-  int (*run)(void);
-};
-
-static const struct test_case cases[] = {
+static const struct capi_test_case cases[] = {
     {"abi_version", test_abi_version},
     {"butane_compile", test_butane_compile},
     {"butane_error", test_butane_error},
@@ -704,7 +653,6 @@ static const struct test_case cases[] = {
 };
 
 int main(int argc, char** argv) {
-  size_t i;
   int ran = 0, skipped = 0;
   char home[512];
   if (mkdtemp(g_root) == NULL) {
@@ -718,17 +666,8 @@ int main(int argc, char** argv) {
   setenv("HOME", home, 1);
   setenv("USER", "tester", 1);
   unsetenv("DEVX_VM_NAME");
-  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    if (argc < 2 || strcmp(argv[1], cases[i].name) == 0) {
-      fprintf(stderr, "[ RUN  ] %s\n", cases[i].name);
-      if (cases[i].run() == SKIPPED) skipped++;
-      ran++;
-    }
-  }
-  if (ran == 0) {
-    fprintf(stderr, "unknown case '%s'\n", argc > 1 ? argv[1] : "");
-    return 2;
-  }
+  ran = run_cases(cases, sizeof cases / sizeof cases[0], argc, argv, &skipped);
+  if (ran == 0) return 2;
   if (failures != 0) {
     fprintf(stderr, "%d check(s) failed (scratch %s kept)\n", failures, g_root);
     return 1;

@@ -2,6 +2,7 @@
 its fake API server) and the real agent binary, which the fake starts when the agent Job is
 unsuspended. Traffic is real TCP: "cluster" clients connect to the agent's listen ports, local
 servers answer through the Yamux tunnel over the fake `kubectl port-forward` relay."""
+import errno
 import json
 import os
 import signal
@@ -45,15 +46,24 @@ class Echo(socketserver.ThreadingTCPServer):
 
 
 def exchange(port, payload=b"hello", timeout=10):
+    """Sends payload, half-closes, returns all bytes received. A refused stream may be reset by
+    the agent before our half-close: that is the same answer as a close without data."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(payload)
-        s.shutdown(socket.SHUT_WR)
         out = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
+        try:
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return out
+                out += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            return out
+        except OSError as e:
+            if e.errno == errno.ENOTCONN:
                 return out
-            out += chunk
+            raise
 
 
 def wait_until(predicate, timeout=60, what="condition"):

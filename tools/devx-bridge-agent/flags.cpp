@@ -31,7 +31,8 @@ const char* const kUsage =
     "usage: devx-bridge-agent --port=SERVICE_PORT:LISTEN_PORT [--port=...]\n"
     "         [--control-port=4200] [--control-bind=127.0.0.1]\n"
     "         [--health-port=4201] [--listen-bind=0.0.0.0]\n"
-    "         [--grace=30s] [--keepalive-interval=5s] [--keepalive-timeout=10s]\n"
+    "         [--grace=30s] [--first-session-timeout=DURATION (default: the grace)]\n"
+    "         [--keepalive-interval=5s] [--keepalive-timeout=10s]\n"
     "environment: DEVX_BRIDGE_TOKEN (required), DEVX_BRIDGE_SESSION, DEVX_TARGET_SERVICE,\n"
     "             DEVX_TARGET_NAMESPACE\n";
 
@@ -89,6 +90,8 @@ Options parse_options(const std::vector<std::string>& args) {
       agent.listen_bind = value;
     } else if (name == "--grace") {
       agent.grace = parse_duration(value);
+    } else if (name == "--first-session-timeout") {
+      agent.first_session_timeout = parse_duration(value);
     } else if (name == "--keepalive-interval") {
       agent.yamux.keepalive_interval = parse_duration(value);
     } else if (name == "--keepalive-timeout") {

@@ -416,28 +416,23 @@ void bind_nuke(py::module_& m, Context& (*context_of)(py::handle)) {
     options.assume_yes = assume_yes;
     return options;
   };
-  m.def(
-      "nuke_plan",
-      [context_of, make_options](py::handle context, std::optional<fs::path> project_dir,
-                                 bool artifacts, bool global_caches, bool assume_yes) {
-        auto options = make_options(std::move(project_dir), artifacts, global_caches, assume_yes);
-        auto& ctx = context_of(context);
-        py::gil_scoped_release release;
-        return nuke_plan(ctx, options);
-      },
-      py::arg("context"), py::arg("project_dir") = py::none(), py::arg("artifacts") = false,
-      py::arg("global_caches") = false, py::arg("assume_yes") = false);
-  m.def(
-      "nuke",
-      [context_of, make_options](py::handle context, std::optional<fs::path> project_dir,
-                                 bool artifacts, bool global_caches, bool assume_yes) {
-        auto options = make_options(std::move(project_dir), artifacts, global_caches, assume_yes);
-        auto& ctx = context_of(context);
-        py::gil_scoped_release release;
-        return nuke(ctx, options);
-      },
-      py::arg("context"), py::arg("project_dir") = py::none(), py::arg("artifacts") = false,
-      py::arg("global_caches") = false, py::arg("assume_yes") = false);
+  // nuke_plan and nuke take the same arguments and return a JSON document.
+  auto def_nuke = [&m, context_of, make_options](
+                      const char* name, std::string (*call)(Context&, const NukeOptions&)) {
+    m.def(
+        name,
+        [context_of, make_options, call](py::handle context, std::optional<fs::path> project_dir,
+                                         bool artifacts, bool global_caches, bool assume_yes) {
+          auto options = make_options(std::move(project_dir), artifacts, global_caches, assume_yes);
+          auto& ctx = context_of(context);
+          py::gil_scoped_release release;
+          return call(ctx, options);
+        },
+        py::arg("context"), py::arg("project_dir") = py::none(), py::arg("artifacts") = false,
+        py::arg("global_caches") = false, py::arg("assume_yes") = false);
+  };
+  def_nuke("nuke_plan", &devx::nuke_plan);
+  def_nuke("nuke", &devx::nuke);
 }
 
 }  // namespace

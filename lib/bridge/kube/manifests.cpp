@@ -72,6 +72,8 @@ json::object container(const AgentSpec& spec) {
   args.emplace_back("--grace=" + std::to_string(spec.grace.count()) + "s");
   args.emplace_back("--keepalive-interval=" + duration_arg(spec.keepalive_interval));
   args.emplace_back("--keepalive-timeout=" + duration_arg(spec.keepalive_timeout));
+  args.emplace_back(
+      "--first-session-timeout=" + std::to_string(spec.first_session_timeout.count()) + "s");
   ports.push_back(json::object{
       {"containerPort", p.control_port}, {"name", kControlPortName}, {"protocol", "TCP"}});
   ports.push_back(json::object{

@@ -60,6 +60,7 @@ struct AgentSpec {
   std::string token;  // the session token; only in the Secret
   std::chrono::seconds active_deadline{std::chrono::hours(4)};
   std::chrono::seconds grace{30};
+  std::chrono::seconds first_session_timeout{120};  // devx's ready timeout
   std::chrono::milliseconds keepalive_interval{5000};
   std::chrono::milliseconds keepalive_timeout{10000};
 };

@@ -106,6 +106,12 @@ struct Agent::State {
   std::deque<Pending> pending;
   Clock::time_point unattended_since = Clock::now();  // no session since then
   bool expired = false;
+
+  // How long the agent may go without a session before it expires.
+  std::chrono::milliseconds unattended_limit() {
+    std::lock_guard lock(mutex);
+    return sessions == 0 ? std::max(config.grace, config.first_session_timeout) : config.grace;
+  }
 };
 
 Agent::Agent(AgentConfig config) : state_(std::make_unique<State>(std::move(config))) {
@@ -209,7 +215,7 @@ void Agent::State::run() {
       std::lock_guard lock(mutex);
       return session != nullptr;
     }();
-    if (!up && !expired && Clock::now() >= unattended_since + config.grace) {
+    if (!up && !expired && Clock::now() >= unattended_since + unattended_limit()) {
       expired = true;
       log("no authenticated tunnel session for the grace period; expiring");
       if (config.on_expired) config.on_expired();
@@ -226,7 +232,7 @@ std::optional<Clock::time_point> Agent::State::next_deadline() {
     up = session != nullptr;
   }
   if (!up && !expired) {
-    const auto grace_end = unattended_since + config.grace;
+    const auto grace_end = unattended_since + unattended_limit();
     next = next ? std::min(*next, grace_end) : grace_end;
   }
   return next;

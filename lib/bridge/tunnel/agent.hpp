@@ -33,6 +33,9 @@ struct AgentConfig {
   // With no authenticated session for this long (from start, or since the last one ended),
   // on_expired fires once.
   std::chrono::milliseconds grace{30000};
+  // Until the first session, at least this long instead of `grace`: the pod starting, kubectl
+  // port-forward and the client's connect all happen in that window, and a busy cluster is slow.
+  std::chrono::milliseconds first_session_timeout{0};
   // A control connection that has not completed the preamble by then is closed.
   std::chrono::milliseconds handshake_timeout{5000};
   // Inbound connections arriving while no session is up wait this long for one, at most

@@ -273,6 +273,23 @@ TEST(BridgeTunnel, TheGraceExpiresFromStartWhenNoClientEverComes) {
   EXPECT_TRUE(expiries.wait_beyond(0));
 }
 
+TEST(BridgeTunnel, TheFirstSessionHasItsOwnTimeoutThenTheGraceApplies) {
+  Expiries expiries;
+  auto config = agent_config({8080});
+  config.grace = 50ms;
+  config.first_session_timeout = 1h;  // the pod start and port-forward may be slow
+  expiries.attach(config);
+  Agent agent(std::move(config));
+  // Far beyond the grace: the agent must still be waiting for its first client.
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(expiries.current(), 0);
+  auto raw = dial_tcp("127.0.0.1", agent.control_port(), testing::kSafetyNet);
+  client_handshake(raw.get(), kToken, Clock::now() + testing::kSafetyNet);
+  ASSERT_TRUE(wait_until([&] { return agent.ready(); }));
+  raw.reset();  // once a session existed, losing it starts the (short) grace period
+  EXPECT_TRUE(expiries.wait_beyond(0));
+}
+
 TEST(BridgeTunnel, ClientReportsConnectedAndClosed) {
   Agent agent(agent_config({8080}));
   Events events;
