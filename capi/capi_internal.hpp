@@ -60,6 +60,10 @@ struct CallbackSlot {
 
 }  // namespace devx::capi
 
+struct devx_project {
+  devx::Project project;
+};
+
 struct devx_op {
   devx::Operation operation;
   std::shared_ptr<devx::capi::CallbackSlot> slot;
@@ -150,29 +154,48 @@ inline devx_op_t* adopt_context_operation(devx_context_t* ctx, Operation operati
   return handle.release();
 }
 
-// The shape of a call that decodes an options document and hands back a document: out_json, then
-// ctx, must not be NULL; `parse` decodes options_json, `call(context, options)` returns the text.
-template <typename Parse, typename Call>
-devx_status_t json_call(devx_error_t** err, char** out_json, devx_context_t* ctx,
-                        const char* options_json, Parse parse, Call call) noexcept {
+// The shape of a call that hands back one document built from the context: out_json, then ctx,
+// must not be NULL; `call(context)` returns the text.
+template <typename Call>
+devx_status_t document_call(devx_error_t** err, char** out_json, devx_context_t* ctx,
+                            Call call) noexcept {
   return guard(err, [&] {
     require(out_json, "out_json");
     require(ctx, "ctx");
-    auto options = parse(options_json);
-    *out_json = copy_string(call(*ctx->context, options));
+    *out_json = copy_string(call(*ctx->context));
   });
 }
 
-// The shape of a call that decodes an options document and starts an operation registered with
-// its context: out, then ctx, must not be NULL; `start(context, options)` returns the Operation.
-template <typename Parse, typename Start>
-devx_status_t operation_call(devx_error_t** err, devx_op_t** out, devx_context_t* ctx,
-                             const char* options_json, Parse parse, Start start) noexcept {
+// The shape of a call that starts an operation registered with its context: out, then ctx, must
+// not be NULL; `start(context)` returns the Operation.
+template <typename Start>
+devx_status_t start_call(devx_error_t** err, devx_op_t** out, devx_context_t* ctx,
+                         Start start) noexcept {
   return guard(err, [&] {
     require(out, "out");
     require(ctx, "ctx");
+    *out = adopt_context_operation(ctx, start(*ctx->context));
+  });
+}
+
+// document_call with an options document: `parse` decodes options_json (after the NULL checks),
+// `call(context, options)` returns the text.
+template <typename Parse, typename Call>
+devx_status_t json_call(devx_error_t** err, char** out_json, devx_context_t* ctx,
+                        const char* options_json, Parse parse, Call call) noexcept {
+  return document_call(err, out_json, ctx, [&](Context& context) {
     auto options = parse(options_json);
-    *out = adopt_context_operation(ctx, start(*ctx->context, std::move(options)));
+    return call(context, options);
+  });
+}
+
+// start_call with an options document: `start(context, options)` returns the Operation.
+template <typename Parse, typename Start>
+devx_status_t operation_call(devx_error_t** err, devx_op_t** out, devx_context_t* ctx,
+                             const char* options_json, Parse parse, Start start) noexcept {
+  return start_call(err, out, ctx, [&](Context& context) {
+    auto options = parse(options_json);
+    return start(context, std::move(options));
   });
 }
 

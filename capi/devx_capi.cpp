@@ -40,10 +40,6 @@
 namespace json = boost::json;
 using namespace devx::capi;
 
-struct devx_project {
-  devx::Project project;
-};
-
 // A devx::Session plus the bounded queue its events are polled from. The queue is fed by a
 // Session::subscribe listener (on library threads) and wakes the context's event fd.
 struct devx_session {

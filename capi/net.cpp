@@ -21,11 +21,6 @@
 #include "core/utf8.hpp"
 #include "net_options.hpp"
 
-// The handle of devx_project_load (defined identically in devx_capi.cpp).
-struct devx_project {
-  devx::Project project;
-};
-
 namespace json = boost::json;
 using namespace devx::capi;
 
@@ -310,26 +305,6 @@ std::string exec_result_json(const devx::CommandResult& result) {
   return json::serialize(doc);
 }
 
-// The shape of every call that returns one document built from the context.
-template <typename Call>
-devx_status_t document_call(char** out_json, devx_context_t* ctx, devx_error_t** err, Call call) {
-  return guard(err, [&] {
-    require(out_json, "out_json");
-    require(ctx, "ctx");
-    *out_json = copy_string(call(*ctx->context));
-  });
-}
-
-template <typename Start>
-devx_status_t operation_call(devx_op_t** out, devx_context_t* ctx, devx_error_t** err,
-                             Start start) {
-  return guard(err, [&] {
-    require(out, "out");
-    require(ctx, "ctx");
-    *out = adopt_context_operation(ctx, start(*ctx->context));
-  });
-}
-
 }  // namespace
 
 // ---- tunnels ------------------------------------------------------------------------------------
@@ -337,7 +312,7 @@ devx_status_t operation_call(devx_op_t** out, devx_context_t* ctx, devx_error_t*
 extern "C" DEVX_EXPORT devx_status_t devx_tunnel_expose_start(devx_op_t** out, devx_context_t* ctx,
                                                               const char* options_json,
                                                               devx_error_t** err) {
-  return operation_call(out, ctx, err, [&](devx::Context& context) {
+  return start_call(err, out, ctx, [&](devx::Context& context) {
     return devx::start_tunnel_expose(context, parse_tunnel_expose_options(options_json));
   });
 }
@@ -345,21 +320,21 @@ extern "C" DEVX_EXPORT devx_status_t devx_tunnel_expose_start(devx_op_t** out, d
 extern "C" DEVX_EXPORT devx_status_t devx_tunnel_unexpose(char** out_json, devx_context_t* ctx,
                                                           const char* options_json,
                                                           devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     return devx::tunnel_unexpose(context, parse_tunnel_unexpose_options(options_json));
   });
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_tunnel_status(char** out_json, devx_context_t* ctx,
                                                         devx_error_t** err) {
-  return document_call(out_json, ctx, err, &devx::tunnel_status);
+  return document_call(err, out_json, ctx, &devx::tunnel_status);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_tunnel_up_start(devx_op_t** out, devx_context_t* ctx,
                                                           const devx_project_t* project,
                                                           const char* options_json,
                                                           devx_error_t** err) {
-  return operation_call(out, ctx, err, [&](devx::Context& context) {
+  return start_call(err, out, ctx, [&](devx::Context& context) {
     require(project, "project");
     return devx::start_tunnel_up(context, project->project, parse_tunnel_up_options(options_json));
   });
@@ -376,7 +351,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_tunnel_dns_label(char** out, const cha
 
 extern "C" DEVX_EXPORT devx_status_t devx_tunnel_machine_id(char** out, devx_context_t* ctx,
                                                             devx_error_t** err) {
-  return document_call(out, ctx, err, &devx::tunnel_machine_id);
+  return document_call(err, out, ctx, &devx::tunnel_machine_id);
 }
 
 // ---- the mesh -----------------------------------------------------------------------------------
@@ -384,7 +359,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_tunnel_machine_id(char** out, devx_con
 extern "C" DEVX_EXPORT devx_status_t devx_mesh_join_start(devx_op_t** out, devx_context_t* ctx,
                                                           const char* options_json,
                                                           devx_error_t** err) {
-  return operation_call(out, ctx, err, [&](devx::Context& context) {
+  return start_call(err, out, ctx, [&](devx::Context& context) {
     return devx::start_mesh_join(context, parse_mesh_join_options(options_json));
   });
 }
@@ -392,14 +367,14 @@ extern "C" DEVX_EXPORT devx_status_t devx_mesh_join_start(devx_op_t** out, devx_
 extern "C" DEVX_EXPORT devx_status_t devx_mesh_status(char** out_json, devx_context_t* ctx,
                                                       const char* options_json,
                                                       devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     return devx::mesh_status(context, parse_net_vm_options(options_json, "mesh status options"));
   });
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_mesh_leave(char** out_json, devx_context_t* ctx,
                                                      const char* options_json, devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     return devx::mesh_leave(context, parse_net_vm_options(options_json, "mesh leave options"));
   });
 }
@@ -408,7 +383,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_mesh_tailscale_argv(char** out_json, d
                                                               const char* options_json,
                                                               const char* args_json,
                                                               devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     const auto argv = devx::mesh_tailscale_argv(
         context, parse_net_vm_options(options_json, "mesh options"), parse_args(args_json));
     json::array words;
@@ -420,7 +395,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_mesh_tailscale_argv(char** out_json, d
 extern "C" DEVX_EXPORT devx_status_t devx_mesh_exec(char** out_json, devx_context_t* ctx,
                                                     const char* options_json, const char* args_json,
                                                     const char* stdin_data, devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     std::optional<std::string> input;
     if (stdin_data != nullptr) input.emplace(stdin_data);
     return exec_result_json(devx::mesh_exec(context,
@@ -434,14 +409,14 @@ extern "C" DEVX_EXPORT devx_status_t devx_mesh_exec(char** out_json, devx_contex
 extern "C" DEVX_EXPORT devx_status_t devx_webhook_catch_start(devx_op_t** out, devx_context_t* ctx,
                                                               const char* options_json,
                                                               devx_error_t** err) {
-  return operation_call(out, ctx, err, [&](devx::Context& context) {
+  return start_call(err, out, ctx, [&](devx::Context& context) {
     return devx::start_webhook_catch(context, parse_webhook_catch_options(options_json));
   });
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_webhook_list(char** out_json, devx_context_t* ctx,
                                                        const char* session, devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     return devx::webhook_list(context, text_or(session));
   });
 }
@@ -449,7 +424,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_webhook_list(char** out_json, devx_con
 extern "C" DEVX_EXPORT devx_status_t devx_webhook_replay(char** out_json, devx_context_t* ctx,
                                                          const char* id, const char* to_url,
                                                          devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     require(id, "id");
     require(to_url, "to_url");
     return devx::webhook_replay(context, id, to_url);
@@ -461,19 +436,19 @@ extern "C" DEVX_EXPORT devx_status_t devx_webhook_replay(char** out_json, devx_c
 extern "C" DEVX_EXPORT devx_status_t devx_mail_catcher_start(devx_op_t** out, devx_context_t* ctx,
                                                              const char* options_json,
                                                              devx_error_t** err) {
-  return operation_call(out, ctx, err, [&](devx::Context& context) {
+  return start_call(err, out, ctx, [&](devx::Context& context) {
     return devx::start_mail_catcher(context, parse_mail_catcher_options(options_json));
   });
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_mail_instances(char** out_json, devx_context_t* ctx,
                                                          devx_error_t** err) {
-  return document_call(out_json, ctx, err, &devx::mail_instances);
+  return document_call(err, out_json, ctx, &devx::mail_instances);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_mail_messages(char** out_json, devx_context_t* ctx,
                                                         const char* instance, devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     return devx::mail_messages(context, text_or(instance, "default"));
   });
 }
@@ -481,7 +456,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_mail_messages(char** out_json, devx_co
 extern "C" DEVX_EXPORT devx_status_t devx_mail_message(char** out_json, devx_context_t* ctx,
                                                        const char* instance, const char* id,
                                                        devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     require(id, "id");
     return devx::mail_message(context, text_or(instance, "default"), id);
   });
@@ -490,7 +465,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_mail_message(char** out_json, devx_con
 extern "C" DEVX_EXPORT devx_status_t devx_mail_message_raw(char** out, devx_context_t* ctx,
                                                            const char* instance, const char* id,
                                                            devx_error_t** err) {
-  return document_call(out, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out, ctx, [&](devx::Context& context) {
     require(id, "id");
     return devx::mail_message_raw(context, text_or(instance, "default"), id);
   });
@@ -499,7 +474,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_mail_message_raw(char** out, devx_cont
 extern "C" DEVX_EXPORT devx_status_t devx_mail_delete(char** out_json, devx_context_t* ctx,
                                                       const char* instance, const char* id,
                                                       devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     return devx::mail_delete(context, text_or(instance, "default"), text_or(id));
   });
 }
@@ -507,7 +482,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_mail_delete(char** out_json, devx_cont
 extern "C" DEVX_EXPORT devx_status_t devx_mail_environment(char** out_json, devx_context_t* ctx,
                                                            const char* instance,
                                                            devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     json::object env;
     for (const auto& [name, value] :
          devx::mail_environment(context, text_or(instance, "default"))) {
@@ -522,7 +497,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_mail_environment(char** out_json, devx
 extern "C" DEVX_EXPORT devx_status_t devx_edge_proxy_plan(char** out_json, devx_context_t* ctx,
                                                           const char* options_json,
                                                           devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     return devx::edge_proxy_plan(context, parse_edge_proxy_options(options_json));
   });
 }
@@ -596,13 +571,13 @@ extern "C" DEVX_EXPORT devx_status_t devx_throttle_profile_names(char** out_json
 
 extern "C" DEVX_EXPORT devx_status_t devx_inspect_sessions(char** out_json, devx_context_t* ctx,
                                                            devx_error_t** err) {
-  return document_call(out_json, ctx, err, &devx::list_inspect_sessions);
+  return document_call(err, out_json, ctx, &devx::list_inspect_sessions);
 }
 
 extern "C" DEVX_EXPORT devx_status_t devx_inspect_captures(char** out_json, devx_context_t* ctx,
                                                            const char* session,
                                                            devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     return devx::list_captures(context, text_or(session));
   });
 }
@@ -610,7 +585,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_inspect_captures(char** out_json, devx
 extern "C" DEVX_EXPORT devx_status_t devx_inspect_capture(char** out_json, devx_context_t* ctx,
                                                           const char* session, const char* id,
                                                           devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     require(id, "id");
     return devx::get_capture(context, text_or(session), id);
   });
@@ -620,7 +595,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_inspect_replay(char** out_json, devx_c
                                                          const char* session, const char* id,
                                                          const char* options_json,
                                                          devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     require(id, "id");
     return devx::replay_capture(context, text_or(session), id, parse_replay_options(options_json));
   });
@@ -628,7 +603,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_inspect_replay(char** out_json, devx_c
 
 extern "C" DEVX_EXPORT devx_status_t devx_inspect_remove(char** out_json, devx_context_t* ctx,
                                                          const char* session, devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     require(session, "session");
     return devx::remove_inspect_session(context, session);
   });
@@ -638,7 +613,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_inspect_remove(char** out_json, devx_c
 
 extern "C" DEVX_EXPORT devx_status_t devx_sites_init(char** out_json, devx_context_t* ctx,
                                                      const char* options_json, devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     return devx::sites_init(context, parse_sites_init_options(options_json));
   });
 }
@@ -646,7 +621,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_sites_init(char** out_json, devx_conte
 extern "C" DEVX_EXPORT devx_status_t devx_sites_verify(char** out_json, devx_context_t* ctx,
                                                        const char* options_json,
                                                        devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     return devx::sites_verify(context, parse_sites_verify_options(options_json));
   });
 }
@@ -654,7 +629,7 @@ extern "C" DEVX_EXPORT devx_status_t devx_sites_verify(char** out_json, devx_con
 extern "C" DEVX_EXPORT devx_status_t devx_sites_status(char** out_json, devx_context_t* ctx,
                                                        const char* options_json,
                                                        devx_error_t** err) {
-  return document_call(out_json, ctx, err, [&](devx::Context& context) {
+  return document_call(err, out_json, ctx, [&](devx::Context& context) {
     return devx::sites_status(context, parse_sites_options(options_json));
   });
 }
