@@ -48,10 +48,13 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::size_t bytes_parameter(std::string_view target) {
-  const auto at = target.find("bytes=");
-  return at == std::string_view::npos ? 0 : std::stoull(std::string(target.substr(at + 6)));
+std::size_t number_parameter(std::string_view target, std::string_view name) {
+  const auto at = target.find(name);
+  return at == std::string_view::npos ? 0
+                                      : std::stoull(std::string(target.substr(at + name.size())));
 }
+
+std::size_t bytes_parameter(std::string_view target) { return number_parameter(target, "bytes="); }
 
 template <class Fields>
 Headers to_headers(const Fields& fields) {
@@ -177,6 +180,14 @@ struct Upstream::Impl {
         response.body() = pattern_bytes(bytes_parameter(target));
         response.keep_alive(false);
         close_after = true;
+      } else if (target.starts_with("/work")) {
+        // A single-threaded application's time per request, spent on the CPU as it would be.
+        const auto until = std::chrono::steady_clock::now() +
+                           std::chrono::microseconds(number_parameter(target, "us="));
+        while (std::chrono::steady_clock::now() < until) {
+        }
+        response.body() = "ok " + seen.method + " " + seen.target;
+        response.prepare_payload();
       } else if (target.starts_with("/upload")) {
         response.body() = std::to_string(seen.body_bytes) + " " + seen.body_sha256;
         response.prepare_payload();

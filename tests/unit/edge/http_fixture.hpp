@@ -35,6 +35,7 @@ struct ReceivedRequest {
 //   any /upload            → "<bytes> <sha256 hex>" of the request body
 //   GET /until-close?bytes=N → N pattern bytes, no length: the body ends when the connection does
 //   GET /ws (Upgrade)      → WebSocket echo
+//   GET /work?us=N         → "ok …" after N microseconds on the upstream's (only) thread's CPU
 //   anything else          → "ok <method> <target>"
 class Upstream {
  public:
