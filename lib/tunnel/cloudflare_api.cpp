@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <random>
 
 #include "core/json.hpp"
 #include "orchestrator/environment.hpp"
@@ -15,6 +16,8 @@ namespace devx::tunnel {
 namespace {
 
 namespace json = boost::json;
+
+constexpr int max_attempts = 4;  // the first request and at most 3 retries
 
 std::string env_value(Context& context, const char* name) {
   const auto& env = context.env();
@@ -139,12 +142,53 @@ ResolvedCloudflare resolve_cloudflare(Context& context, const CloudflareSettings
   return out;
 }
 
+std::chrono::milliseconds cloudflare_retry_delay(int retry, std::string_view retry_after,
+                                                 double jitter) {
+  using namespace std::chrono;
+  constexpr milliseconds cap = 30s;
+  if (!retry_after.empty() && std::all_of(retry_after.begin(), retry_after.end(),
+                                          [](char c) { return c >= '0' && c <= '9'; })) {
+    if (retry_after.size() > 4) return cap;  // anything that long is over the cap
+    return std::min<milliseconds>(seconds(std::stoi(std::string(retry_after))), cap);
+  }
+  const milliseconds base = seconds(1) * (1 << std::clamp(retry - 1, 0, 4));
+  const auto spread = duration_cast<milliseconds>(base * std::clamp(jitter, 0.0, 1.0) / 4);
+  return std::min<milliseconds>(base + spread, cap);
+}
+
 CloudflareApi::CloudflareApi(Context& context, ResolvedCloudflare settings)
     : context_(context), settings_(std::move(settings)) {}
 
 void CloudflareApi::set_recorder(std::function<void(const ApiCall&)> recorder, bool dry_run) {
   recorder_ = std::move(recorder);
   dry_run_ = dry_run;
+}
+
+void CloudflareApi::wait_before_retry(int retry, const std::string& retry_after,
+                                      std::string_view what) {
+  thread_local std::minstd_rand random{std::random_device{}()};
+  const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(random);
+  const auto delay = cloudflare_retry_delay(retry, retry_after, jitter);
+  const std::string message = "Cloudflare API " + std::string(what) + "; retry " +
+                              std::to_string(retry) + " of " + std::to_string(max_attempts - 1) +
+                              " in " + std::to_string(delay.count()) + " ms";
+  if (scope_) {
+    Event event;
+    event.type = EventType::warning;
+    event.level = LogLevel::warn;
+    event.source = "cloudflare";
+    event.message = message;
+    event.data_json =
+        core::to_json_string(json::object{{"retry", retry}, {"delay_ms", delay.count()}});
+    scope_->emit(std::move(event));
+  } else {
+    context_.log(LogLevel::warn, "cloudflare", message);
+  }
+  const std::stop_token stop = scope_ ? scope_->stop_token() : std::stop_token();
+  if (!context_.clock().sleep_for(delay, stop)) {
+    throw Error(ErrorCode::cancelled,
+                "cancelled while waiting to retry the Cloudflare API (" + std::string(what) + ")");
+  }
 }
 
 std::string CloudflareApi::send(std::string_view method, const std::string& path,
@@ -168,9 +212,35 @@ std::string CloudflareApi::send(std::string_view method, const std::string& path
     request.headers.emplace_back("Content-Type", "application/json");
     request.body = body;
   }
-  const HttpResponse response = context_.http().send(request);
+  // Only idempotent requests are sent again after a failure Cloudflare may have half-processed.
+  const bool idempotent = method == "GET" || method == "PUT" || method == "DELETE";
+  HttpResponse response;
+  int attempt = 1;
+  for (;; ++attempt) {
+    try {
+      response = context_.http().send(request);
+    } catch (const Error& e) {
+      const bool transport = e.code() == ErrorCode::http || e.code() == ErrorCode::timeout;
+      if (transport && idempotent && attempt < max_attempts) {
+        wait_before_retry(attempt, {}, std::string(description) + ": " + e.message());
+        continue;
+      }
+      if (attempt == 1) throw;
+      json::value details = core::parse_json_or_null(e.details_json());
+      if (!details.is_object()) details = json::object{};
+      details.as_object()["attempts"] = attempt;
+      throw Error(e.code(), e.message(), e.hint(), core::to_json_string(details));
+    }
+    const bool retryable = response.status == 429 ||
+                           (idempotent && (response.status == 502 || response.status == 503 ||
+                                           response.status == 504));
+    if (!retryable || attempt >= max_attempts) break;
+    wait_before_retry(attempt, response.header("retry-after"),
+                      std::string(description) + ": HTTP " + std::to_string(response.status));
+  }
 
-  json::object details{{"status", response.status}, {"method", method}, {"url", url}};
+  json::object details{
+      {"status", response.status}, {"method", method}, {"url", url}, {"attempts", attempt}};
   const json::value parsed = core::parse_json_or_null(response.body);
   if (!parsed.is_object()) {
     std::string excerpt = response.body.substr(0, 200);
@@ -203,7 +273,10 @@ std::string CloudflareApi::send(std::string_view method, const std::string& path
     if (!errors.empty())
       message +=
           ": " + errors.front().second + " (code " + std::to_string(errors.front().first) + ")";
-    throw Error(code, message, hint_for(code), core::to_json_string(details));
+    std::string hint = hint_for(code);
+    if (response.status == 429)
+      hint = "Cloudflare allows 1200 API requests per 5 minutes per user; wait a few minutes";
+    throw Error(code, message, hint, core::to_json_string(details));
   }
   if (result_info) {
     const auto* info = envelope.if_contains("result_info");

@@ -5,7 +5,14 @@
 // {"success","errors":[{"code","message"}],"messages","result","result_info"}. Failures throw
 // devx::Error: 10000/9109/401/403 → permission_denied, 81053/81057/409 → conflict,
 // 404 (and 7003/7000 bad route) → not_found, anything else → http; details hold
-// {"status","method","url","cloudflare_errors":[…]} (never the token).
+// {"status","method","url","cloudflare_errors":[…],"attempts"} (never the token).
+//
+// Retries (at most 3, so 4 attempts): HTTP 429 for every method (Cloudflare did not process the
+// request); 502/503/504 and transport failures (Error http/timeout from context.http()) only for
+// GET/PUT/DELETE, never POST/PATCH (a tunnel or record created twice is worse than a failure).
+// The wait is Retry-After (seconds, capped at 30 s) when the answer has one, else 1 s, 2 s, 4 s
+// plus up to a quarter of jitter; it goes through context.clock().sleep_for, so a fake clock
+// makes tests instant and the operation's stop token (set_operation) cuts it short.
 //
 // Callers that must honour dry_run give the client a recorder (set_recorder): every mutating
 // call is reported there first. In dry-run mode nothing at all is sent (reads are reported too and
@@ -14,6 +21,7 @@
 #include <devx/context.hpp>
 #include <devx/tunnel.hpp>
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -82,6 +90,11 @@ class CloudflareApi {
   void set_recorder(std::function<void(const ApiCall&)> recorder, bool dry_run);
   bool dry_run() const noexcept { return dry_run_; }
 
+  // The operation the calls run in: retries are announced on it as warning events and its stop
+  // token ends a retry wait (Error(cancelled)). Without one, retries are logged on the context
+  // and waits run to the end. `scope` must outlive the client's calls.
+  void set_operation(OperationScope& scope) noexcept { scope_ = &scope; }
+
   // The account: settings.account_id, else the single account the token sees
   // (Error(invalid_argument) listing them when there are several; set CLOUDFLARE_ACCOUNT_ID).
   const std::string& account_id();
@@ -129,8 +142,13 @@ class CloudflareApi {
 
   Context& context_;
   ResolvedCloudflare settings_;
+  // Waits before retry `retry` (1-based) of a call: `retry_after` is the server's Retry-After
+  // header ("" when none). Throws Error(cancelled) when the operation is stopped meanwhile.
+  void wait_before_retry(int retry, const std::string& retry_after, std::string_view what);
+
   std::function<void(const ApiCall&)> recorder_;
   bool dry_run_ = false;
+  OperationScope* scope_ = nullptr;
 };
 
 // Percent-encodes a query value or path segment (RFC 3986 unreserved characters are kept).
@@ -138,5 +156,11 @@ std::string url_encode(std::string_view value);
 
 // The CNAME target of a tunnel: "<tunnel-id>.cfargotunnel.com".
 std::string tunnel_cname_target(std::string_view tunnel_id);
+
+// The wait before retry `retry` (1-based) of a Cloudflare call: the Retry-After header's seconds
+// when it is a number (capped at 30 s), else 2^(retry-1) s plus `jitter` (0..1) of a quarter of
+// that.
+std::chrono::milliseconds cloudflare_retry_delay(int retry, std::string_view retry_after,
+                                                 double jitter);
 
 }  // namespace devx::tunnel

@@ -75,6 +75,7 @@ Operation start_tunnel_up(Context& context, const Project& project, TunnelUpOpti
         tunnel::TunnelPlan plan(context, "tunnel.up");
         tunnel::CloudflareApi api(context, settings);
         plan.attach(api);
+        api.set_operation(scope);
         const auto tunnel_scope = tunnel::project_scope(context, project_name);
         auto record = tunnel::ensure_tunnel(context, plan, api, tunnel_scope);
         const auto zone_info = api.zone_by_name(zone);

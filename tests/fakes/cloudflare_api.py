@@ -17,7 +17,11 @@ total_pages}), exact-name filters on zones, dns_records and cfd_tunnel (URL-deco
 validation (type, name inside the zone, content, ttl, proxied; tunnel config_src; ingress whose
 last rule is the catch-all), 81053 when an A/AAAA/CNAME of that name exists, 7003/7000 for unknown
 routes and objects. Injected failures: {"method","path" (regex),"status","errors":[…] or "raw",
-"content_type","times"} entries in state["fail"]; "raw" serves a non-JSON body (a 502 page).
+"content_type","times","retry_after"} entries in state["fail"]; "raw" serves a non-JSON body (a
+502 page); "retry_after" adds a Retry-After header (seconds). A 429 without "errors" answers as
+Cloudflare's rate limiter does: code 971 "Please wait and consider throttling your request speed"
+(with Retry-After when the rule gives one). An injected failure is logged in "requests" like any
+other call, so tests count attempts there.
 
 Connector endpoints for tests/fakes/cloudflared (not part of the real API): POST
 /__fake/connectors {"token","edge","pid"} registers a connection (the tunnel becomes "healthy"),
@@ -53,12 +57,13 @@ def hex_id():
 
 
 class ApiError(Exception):
-    def __init__(self, status, errors=None, raw=None, content_type="text/html"):
+    def __init__(self, status, errors=None, raw=None, content_type="text/html", headers=None):
         super().__init__(status)
         self.status = status
         self.errors = errors or []
         self.raw = raw
         self.content_type = content_type
+        self.headers = headers or {}
 
 
 def err(status, code, message, chain=None):
@@ -157,10 +162,12 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         self.handle_any()
 
-    def reply(self, status, body, content_type="application/json"):
+    def reply(self, status, body, content_type="application/json", headers=None):
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(raw)))
         self.end_headers()
         self.wfile.write(raw)
@@ -194,10 +201,10 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(status, envelope)
         except ApiError as e:
             if e.raw is not None:
-                self.reply(e.status, e.raw.encode(), e.content_type)
+                self.reply(e.status, e.raw.encode(), e.content_type, e.headers)
             else:
                 self.reply(e.status, {"success": False, "errors": e.errors, "messages": [],
-                                      "result": None})
+                                      "result": None}, headers=e.headers)
 
     def inject_failure(self, data, path):
         for rule in data.get("fail", []):
@@ -208,10 +215,19 @@ class Handler(BaseHTTPRequestHandler):
             if rule.get("times", 1) <= 0:
                 continue
             rule["times"] = rule.get("times", 1) - 1
+            headers = {}
+            if "retry_after" in rule:
+                headers["Retry-After"] = str(rule["retry_after"])
             if "raw" in rule:
                 raise ApiError(rule.get("status", 502), raw=rule["raw"],
-                               content_type=rule.get("content_type", "text/html"))
-            raise ApiError(rule.get("status", 400), rule.get("errors", []))
+                               content_type=rule.get("content_type", "text/html"),
+                               headers=headers)
+            status = rule.get("status", 400)
+            errors = rule.get("errors")
+            if errors is None and status == 429:
+                errors = [{"code": 971,
+                           "message": "Please wait and consider throttling your request speed"}]
+            raise ApiError(status, errors or [], headers=headers)
 
     def authenticate(self, data):
         header = self.headers.get("Authorization", "")

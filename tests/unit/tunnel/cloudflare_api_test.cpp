@@ -16,6 +16,17 @@ namespace json = boost::json;
 using ::testing::HasSubstr;
 using tunnel::CloudflareApi;
 
+class NoWaitClock : public Clock {
+ public:
+  std::chrono::system_clock::time_point now() const override {
+    return std::chrono::system_clock::now();
+  }
+  std::chrono::steady_clock::time_point steady_now() const override {
+    return std::chrono::steady_clock::now();
+  }
+  bool sleep_for(std::chrono::nanoseconds, std::stop_token) const override { return true; }
+};
+
 class Api : public test::TunnelWorld {
  protected:
   CloudflareApi api(Context& ctx, CloudflareSettings settings = {}) {
@@ -84,21 +95,23 @@ TEST_F(Api, ANonJsonServerErrorIsAnHttpErrorWithItsStatus) {
         json::object{{"method", "GET"},
                      {"path", "^/zones$"},
                      {"status", 502},
-                     {"times", 1},
+                     {"times", 4},
                      {"raw", "<html><head><title>502 Bad Gateway</title></head></html>"}}};
   });
   auto ctx = context();
+  ctx->set_clock(std::make_shared<NoWaitClock>());  // a GET's 502 is retried 3 times
   auto client = api(*ctx);
   try {
     client.list_zones();
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::http);
+    EXPECT_EQ(json::parse(e.details_json()).at("attempts").to_number<int>(), 4);
     EXPECT_THAT(e.message(), HasSubstr("502"));
     EXPECT_THAT(e.message(), HasSubstr("not JSON"));
     EXPECT_THAT(e.details_json(), HasSubstr("502 Bad Gateway"));
   }
-  EXPECT_EQ(client.list_zones().size(), 2u);  // the failure was injected once
+  EXPECT_EQ(client.list_zones().size(), 2u);  // the failure was injected 4 times
 }
 
 TEST_F(Api, UnknownObjectsAreNotFound) {
