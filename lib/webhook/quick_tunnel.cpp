@@ -10,7 +10,6 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <regex>
 
 #include "core/json.hpp"
 
@@ -31,15 +30,25 @@ constexpr auto kGrace = std::chrono::milliseconds(3000);
 }  // namespace
 
 std::optional<std::string> quick_tunnel_url(std::string_view line) {
-  static const std::regex pattern(R"(https://[a-z0-9-]+\.trycloudflare\.com)");
-  std::match_results<std::string_view::const_iterator> match;
-  if (!std::regex_search(line.begin(), line.end(), match, pattern)) return std::nullopt;
-  // "https://x.trycloudflare.com.evil.example" is not a quick tunnel URL.
-  const auto end = match[0].second;
-  if (end != line.end() &&
-      (std::isalnum(static_cast<unsigned char>(*end)) || *end == '.' || *end == '-'))
-    return std::nullopt;
-  return match.str(0);
+  // A plain scan rather than std::regex: libstdc++'s regex matcher recurses once per character,
+  // so a long run of label characters in one line of output overflowed the stack.
+  constexpr std::string_view scheme = "https://", suffix = ".trycloudflare.com";
+  const auto is_label = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  };
+  for (auto at = line.find(scheme); at != std::string_view::npos; at = line.find(scheme, at + 1)) {
+    const auto label_at = at + scheme.size();
+    auto label_end = label_at;
+    while (label_end < line.size() && is_label(line[label_end])) ++label_end;
+    if (label_end == label_at || line.substr(label_end, suffix.size()) != suffix) continue;
+    const auto end = label_end + suffix.size();
+    // "https://x.trycloudflare.com.evil.example" is not a quick tunnel URL.
+    if (end < line.size() && (std::isalnum(static_cast<unsigned char>(line[end])) ||
+                              line[end] == '.' || line[end] == '-'))
+      return std::nullopt;
+    return std::string(line.substr(at, end - at));
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> quick_tunnel_argv(const std::string& cloudflared,

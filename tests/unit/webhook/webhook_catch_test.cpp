@@ -398,6 +398,20 @@ TEST(QuickTunnelUrl, OnlyATryCloudflareHostIsTheTunnelUrl) {
             std::nullopt);
 }
 
+// The std::regex matcher recursed once per label character: one long line of cloudflared output
+// ("https://" and ~30 000 label characters under ASan) overflowed the stack.
+TEST(QuickTunnelUrl, ALongLineIsScannedWithoutRecursion) {
+  const std::string label(1'000'000, 'a');
+  EXPECT_EQ(webhook::quick_tunnel_url("https://" + label), std::nullopt);
+  EXPECT_EQ(webhook::quick_tunnel_url("x https://" + label + ".trycloudflare.com |"),
+            "https://" + label + ".trycloudflare.com");
+  // The first candidate that is not a tunnel URL does not hide a later one.
+  EXPECT_EQ(webhook::quick_tunnel_url("https://https://b-2.trycloudflare.com"),
+            "https://b-2.trycloudflare.com");
+  EXPECT_EQ(webhook::quick_tunnel_url("https://.trycloudflare.com"), std::nullopt);
+  EXPECT_EQ(webhook::quick_tunnel_url("https://A.trycloudflare.com"), std::nullopt);
+}
+
 // A stand-in cloudflared: records its pid and argv, prints the real quick-tunnel lines (the terms
 // line first) unless told not to, then runs until terminated.
 std::filesystem::path fake_cloudflared(const Scratch& s, bool print_url, bool exit_early) {
