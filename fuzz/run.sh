@@ -2,7 +2,8 @@
 # Builds the fuzz preset (clang-14, libFuzzer + ASan + UBSan) and runs one fuzz target.
 #   fuzz/run.sh [TARGET=fuzz_config_loader] [DURATION_SECONDS=60]
 #   fuzz/run.sh DURATION_SECONDS            (the devx.yaml loader, as before)
-# Targets: fuzz_config_loader, fuzz_yamux_frame, fuzz_bridge_header, fuzz_butane. Each has its seeds in
+# Targets: fuzz_config_loader, fuzz_yamux_frame, fuzz_bridge_header, fuzz_butane, fuzz_mail,
+# fuzz_tailscale_status, fuzz_net_text. Each has its seeds in
 # fuzz/corpus/<name>/ and, optionally, a dictionary fuzz/<name>.dict; the working corpus grows in
 # fuzz/corpus-run/<name>/ (git-ignored). Crashes, leaks and timeouts land in
 # build/fuzz/artifacts/<target>/.
@@ -22,8 +23,11 @@ case "$TARGET" in
   fuzz_yamux_frame) NAME=yamux ;;
   fuzz_bridge_header) NAME=bridge_header ;;
   fuzz_butane) NAME=butane ;;
+  fuzz_mail) NAME=mail ;;
+  fuzz_tailscale_status) NAME=tailscale_status ;;
+  fuzz_net_text) NAME=net_text ;;
   *)
-    echo "unknown fuzz target '$TARGET' (fuzz_config_loader, fuzz_yamux_frame, fuzz_bridge_header, fuzz_butane)" >&2
+    echo "unknown fuzz target '$TARGET' (fuzz_config_loader, fuzz_yamux_frame, fuzz_bridge_header, fuzz_butane, fuzz_mail, fuzz_tailscale_status, fuzz_net_text)" >&2
     exit 2
     ;;
 esac
