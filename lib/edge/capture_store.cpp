@@ -84,9 +84,12 @@ std::string read_file(const fs::path& path) {
   return text.str();
 }
 
+// Header bytes as the peers sent them may be any octets (obs-text): a record must stay valid
+// UTF-8 JSON, or its line would not read back and the exchange would vanish from the session.
 boost::json::array headers_json(const edge::HeaderList& headers) {
   boost::json::array out;
-  for (const auto& [name, value] : headers) out.push_back(boost::json::array{name, value});
+  for (const auto& [name, value] : headers)
+    out.push_back(boost::json::array{core::valid_utf8(name), core::valid_utf8(value)});
   return out;
 }
 
@@ -256,17 +259,17 @@ boost::json::object CaptureWriter::record(const Exchange& exchange) {
   record["v"] = 1;
   record["id"] = exchange.id;
   record["time"] = rfc3339_ms(exchange.started_ms);
-  record["method"] = exchange.method;
-  record["url"] = exchange.url;
-  record["host"] = exchange.host;
+  record["method"] = core::valid_utf8(exchange.method);
+  record["url"] = core::valid_utf8(exchange.url);
+  record["host"] = core::valid_utf8(exchange.host);
   record["http_version"] = exchange.http_version;
   record["status"] = exchange.status;
-  record["reason"] = exchange.reason;
+  record["reason"] = core::valid_utf8(exchange.reason);
   record["ttfb_ms"] = exchange.ttfb_ms;
   record["duration_ms"] = exchange.duration_ms;
   record["websocket"] = exchange.websocket;
   record["target_port"] = target_port_;
-  if (!exchange.error.empty()) record["error"] = exchange.error;
+  if (!exchange.error.empty()) record["error"] = core::valid_utf8(exchange.error);
   record["request"] = message_json(exchange.request, "request");
   record["response"] = message_json(exchange.response, "response");
 

@@ -11,6 +11,7 @@
 
 #include <thread>
 
+#include "edge/edge_internal.hpp"
 #include "edge_test_util.hpp"
 #include "http_fixture.hpp"
 
@@ -335,6 +336,37 @@ TEST(Chain, OneProxyWithEveryLayer) {
   for (const auto& pair : capture.at("request").at("headers").as_array()) {
     EXPECT_NE(pair.as_array()[0], "Authorization");
   }
+}
+
+// Peers may send any octets in header values, reason phrases and request targets (obs-text). The
+// record was written with them as they were: its line was not valid UTF-8 JSON, did not read back,
+// and the exchange was silently missing from the session.
+TEST(CaptureWriter, BytesThatAreNotUtf8DoNotLoseTheExchange) {
+  Scratch scratch;
+  auto context = scratch.context();
+  {
+    edge::CaptureWriter writer(context->home() / "inspect" / "raw", "raw", 8080, 1024);
+    edge::Exchange exchange;
+    exchange.id = writer.next_id();
+    exchange.method = "GET";
+    exchange.url = "/caf\xe9?q=\xff";
+    exchange.host = "h\xc3";
+    exchange.http_version = "1.1";
+    exchange.status = 200;
+    exchange.reason = "OK \xe9";
+    exchange.request.headers = {{"X-Name", "caf\xe9"}};
+    exchange.response.headers = {{"Server", "\x80 v1"}};
+    exchange.response.body = "ok";
+    exchange.response.body_bytes = 2;
+    writer.record(exchange);
+  }
+  const auto listed = parse(list_captures(*context, "raw")).at("exchanges").as_array();
+  ASSERT_EQ(listed.size(), 1U);
+  EXPECT_EQ(listed[0].at("url"), "/caf\uFFFD?q=\uFFFD");
+  const auto capture = parse(get_capture(*context, "raw", "1"));
+  EXPECT_EQ(capture.at("request").at("headers").at(0).at(1), "caf\uFFFD");
+  EXPECT_EQ(capture.at("response").at("reason"), "OK \uFFFD");
+  EXPECT_EQ(capture.at("response").at("body"), "ok");
 }
 
 }  // namespace
