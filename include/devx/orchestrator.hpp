@@ -51,11 +51,22 @@ struct PlannedNode {
   int wave = 0;        // length of the longest dependency chain below it
 };
 
+// A route `up` adds for an entry of the project's `tunnels:` (docs/tunnels.md, "devx up").
+struct PlannedTunnelRoute {
+  std::string name;      // the entry's name ("port-<port>" when it has none)
+  std::string service;   // the service or database listening on the port; "" when none is
+  std::string hostname;  // "<name>-<project>.<zone>"; "" when no zone is known
+  int port = 0;          // the node's port after shifting (the route follows the node)
+  std::vector<std::string> layers;  // edge proxies in front, in chain order: throttle, basic_auth
+};
+
 struct UpPlan {
   std::string project;
-  std::vector<PlannedNode> nodes;     // a topological order
-  std::vector<std::string> warnings;  // e.g. "port 5432 is busy: postgres moved to 5433"
-  // {"v":1,"project":…,"nodes":[…],"warnings":[…]} (docs/schemas/up-plan.schema.json)
+  std::vector<PlannedNode> nodes;           // a topological order
+  std::vector<PlannedTunnelRoute> tunnels;  // computed from devx.yaml; Cloudflare is not asked
+  std::vector<std::string> warnings;        // e.g. "port 5432 is busy: postgres moved to 5433"
+  // {"v":1,"project":…,"nodes":[…],"tunnels":[…] (only when there are some),"warnings":[…]}
+  // (docs/schemas/up-plan.schema.json)
   DEVX_API std::string to_json() const;
 };
 

@@ -18,6 +18,7 @@
 #include "orchestrator/environment.hpp"
 #include "orchestrator/plan.hpp"
 #include "runtime/database.hpp"
+#include "tunnel/project_routes.hpp"
 
 namespace devx {
 namespace orchestrator {
@@ -362,6 +363,49 @@ Plan build_plan(Context& context, const Project& project, const UpOptions& optio
   return plan;
 }
 
+namespace {
+
+// The routes `up` adds for the project's `tunnels:` (lib/orchestrator/tunnel_runtime.cpp),
+// from devx.yaml alone: names, hostnames and layers as lib/tunnel computes them, the port of the
+// node listening there after shifting. Problems become warnings, as they do at `up`.
+void plan_tunnel_routes(const Context& context, const Project& project, UpPlan& plan) {
+  if (project.tunnels.empty()) return;
+  const std::string zone = tunnel::project_zone(context, project);
+  std::vector<tunnel::ProjectRoute> routes;
+  try {
+    if (zone.empty()) {
+      // The entries are still checked (against a placeholder zone); no hostname is shown.
+      routes = tunnel::project_routes(project, "zone.invalid");
+      for (auto& r : routes) r.hostname.clear();
+      plan.warnings.push_back(
+          "tunnels: no zone is known, so no route will be added; set `domain:` in devx.yaml or "
+          "DEVX_TUNNEL_ZONE");
+    } else {
+      routes = tunnel::project_routes(project, zone);
+    }
+  } catch (const Error& e) {
+    plan.warnings.push_back("tunnels: " + e.message());
+    return;
+  }
+  for (const auto& route : routes) {
+    PlannedTunnelRoute planned;
+    planned.name = route.name;
+    planned.hostname = route.hostname;
+    planned.port = route.config->port;
+    planned.layers = route.layers;
+    for (const auto& node : plan.nodes) {
+      if (node.requested_port == route.config->port) {
+        planned.service = node.name;
+        if (node.port) planned.port = *node.port;
+        break;
+      }
+    }
+    plan.tunnels.push_back(std::move(planned));
+  }
+}
+
+}  // namespace
+
 }  // namespace orchestrator
 
 std::map<std::string, std::string> dependency_environment(const Project& project,
@@ -434,6 +478,22 @@ std::string UpPlan::to_json() const {
     list.push_back(std::move(n));
   }
   out["nodes"] = std::move(list);
+  if (!tunnels.empty()) {
+    boost::json::array routes;
+    for (const auto& t : tunnels) {
+      boost::json::array layers;
+      for (const auto& l : t.layers) layers.emplace_back(l);
+      routes.push_back(boost::json::object{
+          {"name", t.name},
+          {"service",
+           t.service.empty() ? boost::json::value(nullptr) : boost::json::value(t.service)},
+          {"hostname",
+           t.hostname.empty() ? boost::json::value(nullptr) : boost::json::value(t.hostname)},
+          {"port", t.port},
+          {"layers", std::move(layers)}});
+    }
+    out["tunnels"] = std::move(routes);
+  }
   boost::json::array warning_list;
   for (const auto& w : warnings) warning_list.emplace_back(w);
   out["warnings"] = std::move(warning_list);
@@ -441,7 +501,9 @@ std::string UpPlan::to_json() const {
 }
 
 UpPlan plan_up(Context& context, const Project& project, const UpOptions& options) {
-  return orchestrator::build_plan(context, project, options, false).up;
+  UpPlan plan = orchestrator::build_plan(context, project, options, false).up;
+  orchestrator::plan_tunnel_routes(context, project, plan);
+  return plan;
 }
 
 std::map<std::string, std::string> service_environment(Context& context, const Project& project,

@@ -10,6 +10,7 @@
 
 #include "core/json.hpp"
 #include "tunnel/connector.hpp"
+#include "tunnel/project_routes.hpp"
 #include "tunnel/routes.hpp"
 
 namespace devx {
@@ -19,20 +20,54 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 struct Entry {
-  const Tunnel* config;
-  std::string name;
-  std::string hostname;
+  tunnel::ProjectRoute route;
   std::optional<BasicAuthCredentials> credentials;
 };
 
 }  // namespace
 
-Operation start_tunnel_up(Context& context, const Project& project, TunnelUpOptions options) {
-  std::string zone = options.zone;
-  if (zone.empty()) {
-    auto it = context.env().find("DEVX_TUNNEL_ZONE");
-    zone = it != context.env().end() ? it->second : project.domain;
+namespace tunnel {
+
+std::string project_zone(const Context& context, const Project& project, std::string_view zone) {
+  if (!zone.empty()) return std::string(zone);
+  if (auto it = context.env().find("DEVX_TUNNEL_ZONE");
+      it != context.env().end() && !it->second.empty())
+    return it->second;
+  return project.domain;
+}
+
+std::vector<ProjectRoute> project_routes(const Project& project, std::string_view zone) {
+  const std::string project_label = tunnel_dns_label(project.name);
+  std::vector<ProjectRoute> routes;
+  std::set<std::string> hostnames;
+  for (const auto& t : project.tunnels) {
+    tunnel::check_port(t.port, "tunnel '" + t.name + "' port");
+    ProjectRoute route;
+    route.config = &t;
+    route.name = t.name.empty() ? "port-" + std::to_string(t.port) : t.name;
+    route.hostname =
+        tunnel::exposure_hostname(tunnel_dns_label(route.name) + "-" + project_label, zone, {});
+    if (!hostnames.insert(route.hostname).second) {
+      throw Error(ErrorCode::invalid_argument,
+                  "two tunnels of project '" + project.name + "' would both be " + route.hostname,
+                  "give them distinct names");
+    }
+    if (!t.throttle.empty()) {
+      throttle_profile(t.throttle);
+      route.layers.emplace_back("throttle");
+    }
+    if (!t.basic_auth.empty()) route.layers.emplace_back("basic_auth");
+    routes.push_back(std::move(route));
   }
+  return routes;
+}
+
+}  // namespace tunnel
+
+namespace {}  // namespace
+
+Operation start_tunnel_up(Context& context, const Project& project, TunnelUpOptions options) {
+  const std::string zone = tunnel::project_zone(context, project, options.zone);
   if (zone.empty()) {
     throw Error(ErrorCode::invalid_argument, "no zone for the project's tunnels",
                 "set `domain:` in devx.yaml to a zone of your Cloudflare account, pass --zone "
@@ -43,23 +78,11 @@ Operation start_tunnel_up(Context& context, const Project& project, TunnelUpOpti
                 "add a `tunnels:` list to devx.yaml");
   }
   // Every entry is checked before anything is created; target ports are taken as they are.
-  const std::string project_label = tunnel_dns_label(project.name);
   std::vector<Entry> entries;
-  std::set<std::string> hostnames;
-  for (const auto& t : project.tunnels) {
-    tunnel::check_port(t.port, "tunnel '" + t.name + "' port");
-    const std::string name = t.name.empty() ? "port-" + std::to_string(t.port) : t.name;
-    const std::string host =
-        tunnel::exposure_hostname(tunnel_dns_label(name) + "-" + project_label, zone, {});
-    if (!hostnames.insert(host).second) {
-      throw Error(ErrorCode::invalid_argument,
-                  "two tunnels of project '" + project.name + "' would both be " + host,
-                  "give them distinct names");
-    }
-    if (!t.throttle.empty()) throttle_profile(t.throttle);
+  for (auto& route : tunnel::project_routes(project, zone)) {
     std::optional<BasicAuthCredentials> credentials;
-    if (!t.basic_auth.empty()) credentials = parse_basic_auth(t.basic_auth);
-    entries.push_back({&t, name, host, credentials});
+    if (!route.config->basic_auth.empty()) credentials = parse_basic_auth(route.config->basic_auth);
+    entries.push_back({std::move(route), credentials});
   }
   if (options.cloudflare.env_sources.empty()) options.cloudflare.env_sources = project.env;
   auto settings = tunnel::resolve_cloudflare(context, options.cloudflare);
@@ -91,23 +114,29 @@ Operation start_tunnel_up(Context& context, const Project& project, TunnelUpOpti
         json::array exposures;
         try {
           for (const auto& entry : entries) {
-            std::string service = "http://127.0.0.1:" + std::to_string(entry.config->port);
+            std::string service = "http://127.0.0.1:" + std::to_string(entry.route.config->port);
             std::vector<tunnel::ProxyRecord> layers;
-            if (entry.credentials || !entry.config->throttle.empty()) {
+            if (entry.credentials || !entry.route.config->throttle.empty()) {
               EdgeProxyOptions edge;
-              edge.target_port = entry.config->port;
+              edge.target_port = entry.route.config->port;
               edge.basic_auth = entry.credentials;
-              edge.throttle = entry.config->throttle;
+              edge.throttle = entry.route.config->throttle;
               if (!edge.throttle.empty()) layers.push_back({"throttle", edge.throttle});
               if (entry.credentials) layers.push_back({"basic_auth", ""});
               plan.note(
-                  "proxy", "start the edge proxies of tunnel " + entry.name,
+                  "proxy", "start the edge proxies of tunnel " + entry.route.name,
                   json::object{{"plan", core::parse_json_or_null(edge_proxy_plan(context, edge))}});
               proxies.push_back(start_edge_proxy(context, edge));
               service = plan.dry_run() ? "http://127.0.0.1:PROXY_PORT" : proxies.back().url();
             }
-            tunnel::RouteRequest request{entry.name, entry.hostname, zone_info, entry.config->port,
-                                         service,    layers,         "up",      project_name,
+            tunnel::RouteRequest request{entry.route.name,
+                                         entry.route.hostname,
+                                         zone_info,
+                                         entry.route.config->port,
+                                         service,
+                                         layers,
+                                         "up",
+                                         project_name,
                                          true};
             added.push_back(tunnel::add_route(context, plan, api, tunnel_scope, record, request));
             exposures.push_back(tunnel::exposure_to_json(added.back()));

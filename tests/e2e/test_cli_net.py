@@ -240,6 +240,40 @@ def test_expose_dry_run_prints_the_plan_and_creates_nothing(net, origin):
     assert not [r for r in net.api_state()["requests"] if r["method"] != "GET"]
 
 
+def test_up_dry_run_lists_the_tunnel_routes_without_asking_cloudflare(net):
+    (net.root / "devx.yaml").write_text(
+        "name: shop\n"
+        "domain: example.com\n"
+        "services:\n"
+        "  - name: api\n"
+        "    command: [\"true\"]\n"
+        "    port: 18083\n"
+        "tunnels:\n"
+        "  - name: web\n"
+        "    port: 18083\n"
+        f"    basic_auth: alice:{SECRET}\n")
+    # No token: a plan needs none.
+    run = net("--json", "up", "--dry-run", CLOUDFLARE_API_TOKEN="")
+    assert run.returncode == 0, run.stderr
+    plan = json.loads(run.stdout)
+    route = plan["tunnels"][0]
+    assert route["name"] == "web"
+    assert route["hostname"] == "web-shop.example.com"
+    assert route["service"] == "api"
+    assert route["port"] == plan["nodes"][0]["port"]
+    assert route["layers"] == ["basic_auth"]
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((REPO / "docs" / "schemas" / "up-plan.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(plan)
+
+    text = net("up", "--dry-run", CLOUDFLARE_API_TOKEN="")
+    assert text.returncode == 0, text.stderr
+    assert "tunnels:" in text.stdout
+    assert "https://web-shop.example.com" in text.stdout
+    assert SECRET not in run.stdout + run.stderr + text.stdout + text.stderr
+    assert net.api_state()["requests"] == []
+
+
 def test_basic_auth_from_the_environment_is_never_echoed(net, origin):
     run = net("--json", "--dry-run", "tunnel", "expose", origin.port, "--name", "web", "--zone",
               "example.com", DEVX_BASIC_AUTH=f"alice:{SECRET}")

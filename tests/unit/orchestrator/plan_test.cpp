@@ -111,6 +111,87 @@ TEST(Plan, BusyPortIsShiftedAndPropagatedToHealthCheckAndDependents) {
       << json;
 }
 
+TEST(Plan, TunnelRoutesAreListedWithTheirHostnamesLayersAndShiftedPorts) {
+  test::Scratch scratch;
+  // No token and no Cloudflare URL: planning never talks to the API.
+  auto context = scratch.context({{"DEVX_TUNNEL_ZONE", ""},
+                                  {"CLOUDFLARE_API_TOKEN", ""},
+                                  {"CF_API_TOKEN", ""},
+                                  {"DEVX_CLOUDFLARE_API_URL", "http://127.0.0.1:1/client/v4"}});
+  BusyPort busy;
+  const std::string port = std::to_string(busy.port());
+  const Project project = scratch.project(
+      "name: shop\n"
+      "domain: example.com\n"
+      "services:\n"
+      "  - name: api\n    command: [\"true\"]\n    port: " +
+      port +
+      "\n"
+      "tunnels:\n"
+      "  - name: web\n    port: " +
+      port +
+      "\n    basic_auth: alice:s3cret\n    throttle: 3g\n"
+      "  - port: 9999\n");
+  const UpPlan plan = plan_up(*context, project);
+  ASSERT_EQ(plan.tunnels.size(), 2U);
+  const auto& web = plan.tunnels[0];
+  EXPECT_EQ(web.name, "web");
+  EXPECT_EQ(web.hostname, "web-shop.example.com");
+  EXPECT_EQ(web.service, "api");
+  ASSERT_TRUE(plan.nodes[0].port);
+  EXPECT_EQ(web.port, *plan.nodes[0].port);  // the route follows the shifted node
+  EXPECT_NE(web.port, busy.port());
+  EXPECT_EQ(web.layers, (std::vector<std::string>{"throttle", "basic_auth"}));
+  const auto& other = plan.tunnels[1];
+  EXPECT_EQ(other.name, "port-9999");
+  EXPECT_EQ(other.hostname, "port-9999-shop.example.com");
+  EXPECT_EQ(other.service, "");
+  EXPECT_EQ(other.port, 9999);
+  EXPECT_TRUE(other.layers.empty());
+
+  const std::string json = plan.to_json();
+  EXPECT_NE(json.find("\"tunnels\":[{\"name\":\"web\",\"service\":\"api\",\"hostname\":"
+                      "\"web-shop.example.com\""),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"service\":null,\"hostname\":\"port-9999-shop.example.com\""),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(json.find("s3cret"), std::string::npos) << json;
+
+  // DEVX_TUNNEL_ZONE wins over `domain:`, as at `up`.
+  auto zoned = scratch.context({{"DEVX_TUNNEL_ZONE", "mycompany.co.uk"}});
+  EXPECT_EQ(plan_up(*zoned, project).tunnels.at(1).hostname, "port-9999-shop.mycompany.co.uk");
+}
+
+TEST(Plan, TunnelsWithoutAZoneAreListedWithoutHostnamesAndWarned) {
+  test::Scratch scratch;
+  auto context = scratch.context({{"DEVX_TUNNEL_ZONE", ""}});
+  Project project = scratch.project(
+      "name: shop\n"
+      "services:\n"
+      "  - name: api\n    command: [\"true\"]\n"
+      "tunnels:\n"
+      "  - name: web\n    port: 8080\n");
+  project.domain.clear();  // the loader defaults it; a Project built by hand may have none
+  const UpPlan plan = plan_up(*context, project);
+  ASSERT_EQ(plan.tunnels.size(), 1U);
+  EXPECT_EQ(plan.tunnels[0].hostname, "");
+  EXPECT_NE(plan.to_json().find("\"hostname\":null"), std::string::npos);
+  ASSERT_FALSE(plan.warnings.empty());
+  EXPECT_NE(plan.warnings.back().find("no zone"), std::string::npos) << plan.warnings.back();
+}
+
+TEST(Plan, AProjectWithoutTunnelsHasNoTunnelsKey) {
+  test::Scratch scratch;
+  auto context = scratch.context();
+  const Project project =
+      scratch.project("name: shop\nservices:\n  - name: api\n    command: [\"true\"]\n");
+  const UpPlan plan = plan_up(*context, project);
+  EXPECT_TRUE(plan.tunnels.empty());
+  EXPECT_EQ(plan.to_json().find("\"tunnels\""), std::string::npos);
+}
+
 TEST(Plan, SubstitutePortOnlyTouchesLocalTargets) {
   using orchestrator::substitute_port;
   EXPECT_EQ(substitute_port("http://127.0.0.1:80/x", 80, 81), "http://127.0.0.1:81/x");

@@ -55,6 +55,16 @@ std::string plan_text(const devx::UpPlan& plan) {
     if (!n.healthcheck.empty()) out += "       health: " + n.healthcheck + "\n";
     if (!n.env_names.empty()) out += "       env:    " + join(n.env_names, " ") + "\n";
   }
+  if (!plan.tunnels.empty()) {
+    out += "tunnels:\n";  // routed at `up` once the node on the port is ready
+    for (const auto& t : plan.tunnels) {
+      out += "  " + t.name + ": " + (t.hostname.empty() ? "(no zone)" : "https://" + t.hostname) +
+             " → 127.0.0.1:" + std::to_string(t.port);
+      if (!t.service.empty()) out += " (" + t.service + ")";
+      if (!t.layers.empty()) out += " via " + join(t.layers, " → ");
+      out += "\n";
+    }
+  }
   for (const auto& w : plan.warnings) out += "warning: " + w + "\n";
   return out;
 }
