@@ -44,7 +44,7 @@ struct VmOptions {
 
 struct VmTarget {
   std::string provider;
-  std::string provider_source;  // "option" | "user-config" | "project" | "detected"
+  std::string provider_source;  // "option" | "user-config" | "project" | "recorded" | "detected"
   std::string name;
   std::string name_source;  // "option" | "env" | "recorded" | "default"
   std::string runtime;      // container CLI used with this VM: "podman" | "docker" | "nerdctl"

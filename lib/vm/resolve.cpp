@@ -1,4 +1,5 @@
-// Provider resolution: option → DEVX_HOME/config.yaml → the project's devx.yaml → detection.
+// Provider resolution: option → DEVX_HOME/config.yaml → the project's devx.yaml → the provider
+// the resolved VM was created with (its `vm init` record) → detection.
 // Name resolution: option → $DEVX_VM_NAME → the VM `vm init` recorded → "<user>-dev-machine".
 #include "vm/resolve.hpp"
 
@@ -17,6 +18,7 @@
 #include <filesystem>
 
 #include "core/json.hpp"
+#include "vm/vm_record.hpp"
 
 namespace devx::vm {
 namespace {
@@ -324,6 +326,20 @@ std::string resolve_vm_name(Context& context, const VmOptions& options, std::str
   return default_vm_name(context);
 }
 
+namespace {
+
+// The provider in the `vm init` record of the VM the name resolver picks, "" when there is none.
+std::string recorded_provider(Context& context, const VmOptions& options) {
+  const auto record = load_record(context, resolve_vm_name(context, options, nullptr));
+  if (!record) return {};
+  const auto* provider = record->if_contains("provider");
+  if (provider == nullptr || !provider->is_string()) return {};
+  std::string name(provider->as_string());
+  return known_provider(name) ? name : std::string();
+}
+
+}  // namespace
+
 ResolvedVm resolve(Context& context, const VmOptions& options) {
   ResolvedVm out;
   out.platform = resolve_platform(options.platform);
@@ -341,12 +357,19 @@ ResolvedVm resolve(Context& context, const VmOptions& options) {
   } else if (auto project = project_provider(options.project_dir); !project.empty()) {
     target.provider = project;
     target.provider_source = "project";
+  } else if (auto recorded = recorded_provider(context, options); !recorded.empty()) {
+    // `vm init --provider podman` on a Linux host would otherwise be followed by commands that
+    // detect `host` and miss the VM just made.
+    target.provider = recorded;
+    target.provider_source = "recorded";
   }
   if (!target.provider.empty()) {
-    const std::string source = target.provider_source == "option" ? "the provider option"
-                               : target.provider_source == "user-config"
-                                   ? (context.home() / kConfigKey).string()
-                                   : "devx.yaml";
+    const std::string source =
+        target.provider_source == "option"        ? "the provider option"
+        : target.provider_source == "user-config" ? (context.home() / kConfigKey).string()
+        : target.provider_source == "recorded"
+            ? "the record of VM " + resolve_vm_name(context, options, nullptr)
+            : "devx.yaml";
     engine = check_explicit(context, target.provider, out.platform, source);
   } else {
     std::vector<std::string> candidates;

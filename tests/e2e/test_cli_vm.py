@@ -324,6 +324,24 @@ def test_ssh_prints_and_passes_the_exit_code(devx_sandboxed):
     assert spaced.stdout == "a  b|c|"
 
 
+def test_exec_tailscale_runs_the_vms_tailscale_unless_a_service_has_the_name(devx_sandboxed):
+    devx = devx_sandboxed
+    assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0
+    # No devx.yaml here: `devx exec tailscale` is `devx mesh exec` on the VM init recorded.
+    version = devx("exec", "tailscale", "--", "version")
+    assert version.code == 0, version.stderr
+    assert "tailscale commit:" in version.stdout
+    failing = devx("exec", "tailscale", "--", "no-such-subcommand")
+    assert failing.code == 1
+    assert "unknown subcommand" in failing.stderr
+    # A project's own service called tailscale wins.
+    (devx.cwd / "devx.yaml").write_text(
+        "name: ts\nservices:\n  - name: tailscale\n    command: [sleep, '60']\n")
+    own = devx("--json", "--dry-run", "exec", "tailscale", "--", "echo", "hi")
+    assert own.code == 0, own.stderr
+    assert own.json()["argv"] == ["echo", "hi"]
+
+
 def test_podman_first_boot_writes_the_dev_machine_files(devx_sandboxed):
     devx = devx_sandboxed
     assert devx.vm("podman", "init", "--ssh-key", devx.key).code == 0

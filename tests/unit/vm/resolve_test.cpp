@@ -1,11 +1,12 @@
-// Provider resolution (option → DEVX_HOME/config.yaml → devx.yaml → detection) and the one VM
-// name resolver.
+// Provider resolution (option → DEVX_HOME/config.yaml → devx.yaml → the resolved VM's record →
+// detection) and the one VM name resolver.
 #include <devx/vm.hpp>
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include "vm/resolve.hpp"
+#include "vm/vm_record.hpp"
 #include "vm_test_util.hpp"
 
 namespace devx {
@@ -201,6 +202,28 @@ TEST(VmNames, OptionThenEnvThenRecordedThenDefault) {
   context->state().write("vm/current", "recorded-vm\n");
   EXPECT_EQ(resolve_vm(*context, o).name, "recorded-vm");
   EXPECT_EQ(resolve_vm(*context, o).name_source, "recorded");
+}
+
+TEST(VmResolve, TheRecordedVmKeepsItsProviderOverDetection) {
+  VmScratch s;
+  s.install({"podman"});
+  auto context = s.context();
+  s.runner().on({(s.dir() / "bin" / "podman").string(), "--version"}, 0, "podman version 4.3.1\n");
+  auto o = linux_options(s);
+  EXPECT_EQ(resolve_vm(*context, o).provider, "host");  // nothing recorded: detection
+  vm::save_record(*context,
+                  boost::json::object{{"v", 1}, {"name", "made"}, {"provider", "podman"}});
+  vm::set_current(*context, "made");
+  auto t = resolve_vm(*context, o);
+  EXPECT_EQ(t.name, "made");
+  EXPECT_EQ(t.provider, "podman");
+  EXPECT_EQ(t.provider_source, "recorded");
+  // Another VM by name has no record: detection again; an explicit source still wins.
+  o.name = "other";
+  EXPECT_EQ(resolve_vm(*context, o).provider_source, "detected");
+  o.name.clear();
+  s.write(s.project() / "devx.yaml", "name: p\nprovider: host\n");
+  EXPECT_EQ(resolve_vm(*context, o).provider_source, "project");
 }
 
 TEST(VmNames, TheUserBecomesADnsLabel) {

@@ -105,11 +105,15 @@ int run_leave(Output& out, const MeshFlags& flags) {
   return 0;
 }
 
+}  // namespace
+
 // `tailscale <args…>` in the VM with the terminal attached: devx is replaced by the command and
 // its exit status is tailscale's.
-int run_exec(Output& out, const MeshFlags& flags, const std::vector<std::string>& args) {
+int run_tailscale(Output& out, const std::string& provider, const std::string& name,
+                  const std::vector<std::string>& args) {
   auto context = make_context(out.options());
-  const auto argv = devx::mesh_tailscale_argv(*context, vm_options(out, flags), args);
+  const auto argv =
+      devx::mesh_tailscale_argv(*context, vm_options(out, MeshFlags{provider, name}), args);
   if (out.options().dry_run) {
     json::array words;
     for (const auto& word : argv) words.emplace_back(word);
@@ -129,8 +133,6 @@ int run_exec(Output& out, const MeshFlags& flags, const std::vector<std::string>
   spec.env = context->env();
   replace_process(spec);
 }
-
-}  // namespace
 
 void add_mesh_commands(CLI::App& app, Cli& cli) {
   auto* mesh = app.add_subcommand("mesh", "The dev VM's Tailscale node");
@@ -170,7 +172,9 @@ void add_mesh_commands(CLI::App& app, Cli& cli) {
   auto* x = sub("exec", "Run tailscale in the VM (-- ARGS…), terminal attached");
   x->add_option("args", *args, "tailscale's arguments, after --");
   x->callback([&cli, flags, args] {
-    cli.action = [flags, args](Output& out) { return run_exec(out, *flags, *args); };
+    cli.action = [flags, args](Output& out) {
+      return run_tailscale(out, flags->provider, flags->name, *args);
+    };
   });
 }
 

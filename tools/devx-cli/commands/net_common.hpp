@@ -52,6 +52,12 @@ devx::CloudflareSettings cloudflare_settings(const std::vector<std::string>& env
 // The secret of --basic-auth, else $DEVX_BASIC_AUTH; never echoed.
 std::string basic_auth_secret(const std::string& flag);
 
+// `tailscale ARGS…` in the dev VM with the terminal attached (`devx mesh exec`, and `devx exec
+// tailscale` when the project has no service of that name): devx is replaced by the command, so
+// the exit status is tailscale's. A dry run prints the argv instead.
+int run_tailscale(Output& out, const std::string& provider, const std::string& name,
+                  const std::vector<std::string>& args);
+
 // A JSON value in a table cell: strings as they are, null as "-", others serialised.
 std::string cell(const boost::json::value& object, std::string_view key);
 
