@@ -148,15 +148,15 @@ int main(int argc, char** argv) {
     row("auth", w.auth);
     row("inspect", w.inspect);
   }
-  std::printf("{\"bench\":\"edge\",\"clients\":%d,\"seconds\":%.1f,\"work_us\":%d",
-              g_clients, g_seconds, g_work_us);
+  std::printf("{\"bench\":\"edge\",\"clients\":%d,\"seconds\":%.1f,\"work_us\":%d", g_clients,
+              g_seconds, g_work_us);
   for (const auto& w : workloads) {
     std::printf(
         ",\"%s\":{\"direct\":{\"rps\":%.0f,\"p99_ms\":%.3f},"
         "\"auth\":{\"rps\":%.0f,\"p99_ms\":%.3f,\"ratio\":%.3f},"
         "\"inspect\":{\"rps\":%.0f,\"p99_ms\":%.3f,\"ratio\":%.3f}}",
-        w.name, w.direct.rps, w.direct.p99_ms, w.auth.rps, w.auth.p99_ms,
-        w.auth.rps / w.direct.rps, w.inspect.rps, w.inspect.p99_ms, w.inspect.rps / w.direct.rps);
+        w.name, w.direct.rps, w.direct.p99_ms, w.auth.rps, w.auth.p99_ms, w.auth.rps / w.direct.rps,
+        w.inspect.rps, w.inspect.p99_ms, w.inspect.rps / w.direct.rps);
   }
   std::printf(",\"goal\":\"app ratio >= 0.80\"}\n");
   std::filesystem::remove_all(home);
