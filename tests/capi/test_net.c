@@ -153,23 +153,22 @@ static void test_bad_options(void) {
                &err, DEVX_E_INVALID_ARGUMENT, "\"cloudflare.api_urll\"");
   expect_error(devx_tunnel_unexpose(&json, ctx, "{\"cloudflare\":{\"env_sources\":\"a\"}}", &err),
                &err, DEVX_E_INVALID_ARGUMENT, "cloudflare.env_sources");
-  expect_error(devx_webhook_catch_start(&op, ctx, "{\"v\":2}", &err), &err,
-               DEVX_E_INVALID_ARGUMENT, "unsupported version");
+  expect_error(devx_webhook_catch_start(&op, ctx, "{\"v\":2}", &err), &err, DEVX_E_INVALID_ARGUMENT,
+               "unsupported version");
   expect_error(devx_mail_catcher_start(&op, ctx, "[1]", &err), &err, DEVX_E_INVALID_ARGUMENT,
                "must be a JSON object");
   expect_error(devx_mesh_status(&json, ctx, "{\"provider\":3}", &err), &err,
                DEVX_E_INVALID_ARGUMENT, "\"provider\" must be a string");
-  expect_error(devx_sites_init(&json, ctx, "{\"domain\":\"example.com\",\"txt_value\":\"x\"}",
-                               &err),
-               &err, DEVX_E_INVALID_ARGUMENT, "unknown key \"txt_value\"");
-  expect_error(devx_edge_proxy_plan(&json, ctx,
-                                    "{\"target_port\":80,\"inspect_options\":{\"sesion\":\"a\"}}",
-                                    &err),
+  expect_error(
+      devx_sites_init(&json, ctx, "{\"domain\":\"example.com\",\"txt_value\":\"x\"}", &err), &err,
+      DEVX_E_INVALID_ARGUMENT, "unknown key \"txt_value\"");
+  expect_error(devx_edge_proxy_plan(
+                   &json, ctx, "{\"target_port\":80,\"inspect_options\":{\"sesion\":\"a\"}}", &err),
                &err, DEVX_E_INVALID_ARGUMENT, "inspect_options.sesion");
   /* A basic-auth secret without ':' is refused without being echoed. */
-  expect_error(devx_edge_proxy_plan(&json, ctx, "{\"target_port\":80,\"basic_auth\":\"Sekr1t\"}",
-                                    &err),
-               &err, DEVX_E_INVALID_ARGUMENT, NULL);
+  expect_error(
+      devx_edge_proxy_plan(&json, ctx, "{\"target_port\":80,\"basic_auth\":\"Sekr1t\"}", &err),
+      &err, DEVX_E_INVALID_ARGUMENT, NULL);
   expect_error(devx_tunnel_status(NULL, ctx, &err), &err, DEVX_E_INVALID_ARGUMENT, "out_json");
   CHECK(op == NULL && json == NULL);
   devx_context_free(ctx);

@@ -50,7 +50,8 @@ static void expect_invalid_argument(devx_status_t st, devx_error_t** err, const 
 }
 
 /* The fake podman first on PATH, through a directory of its own (so detection sees podman, not
- * every fake), with its state and log under g_root and no sandbox containers. 0 when the fake does not exist yet. */
+ * every fake), with its state and log under g_root and no sandbox containers. 0 when the fake does
+ * not exist yet. */
 static int use_fake_podman(void) {
   char bin[512], link_path[600], state[512], log_path[512], path[4096];
   const char* old_path = getenv("PATH");
