@@ -9,6 +9,7 @@
 #include <devx/context.hpp>
 #include <devx/error.hpp>
 #include <devx/events.hpp>
+#include <devx/process.hpp>
 
 #include <boost/json.hpp>
 
@@ -23,6 +24,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "core/utf8.hpp"
 
 namespace devx {
 class Session;
@@ -316,6 +319,27 @@ inline const json::array& expect_array(std::string_view what, std::string_view k
                                        const json::value& value) {
   if (!value.is_array()) wrong_type(what, key, "an array", value);
   return value.as_array();
+}
+
+// {"v":1,"exit_code","signal","timed_out","cancelled","out","err"} of a command run in the VM.
+// Output is bytes from another machine; the document must stay valid UTF-8 JSON.
+inline std::string exec_result_json(const CommandResult& result) {
+  json::object doc;
+  doc["v"] = 1;
+  doc["exit_code"] = result.exit_code;
+  doc["signal"] = result.signal;
+  doc["timed_out"] = result.timed_out;
+  doc["cancelled"] = result.cancelled;
+  doc["out"] = core::valid_utf8(result.out);
+  doc["err"] = core::valid_utf8(result.err);
+  return json::serialize(doc);
+}
+
+// {"v":1,"argv":[…]}.
+inline std::string argv_document(const std::vector<std::string>& argv) {
+  json::array list;
+  for (const auto& word : argv) list.emplace_back(word);
+  return json::serialize(json::object{{"v", 1}, {"argv", std::move(list)}});
 }
 
 // The "diagnostics" array of diagnostics_to_json: [{severity,file,line,column,message,hint}].

@@ -293,18 +293,6 @@ std::vector<std::string> parse_args(const char* argv_json) {
   return expect_string_list("args", "args", value);
 }
 
-std::string exec_result_json(const devx::CommandResult& result) {
-  json::object doc;
-  doc["v"] = 1;
-  doc["exit_code"] = result.exit_code;
-  doc["signal"] = result.signal;
-  doc["timed_out"] = result.timed_out;
-  doc["cancelled"] = result.cancelled;
-  doc["out"] = devx::core::valid_utf8(result.out);
-  doc["err"] = devx::core::valid_utf8(result.err);
-  return json::serialize(doc);
-}
-
 }  // namespace
 
 // ---- tunnels ------------------------------------------------------------------------------------
@@ -384,11 +372,8 @@ extern "C" DEVX_EXPORT devx_status_t devx_mesh_tailscale_argv(char** out_json, d
                                                               const char* args_json,
                                                               devx_error_t** err) {
   return document_call(err, out_json, ctx, [&](devx::Context& context) {
-    const auto argv = devx::mesh_tailscale_argv(
-        context, parse_net_vm_options(options_json, "mesh options"), parse_args(args_json));
-    json::array words;
-    for (const auto& word : argv) words.emplace_back(word);
-    return json::serialize(json::object{{"v", 1}, {"argv", std::move(words)}});
+    return argv_document(devx::mesh_tailscale_argv(
+        context, parse_net_vm_options(options_json, "mesh options"), parse_args(args_json)));
   });
 }
 

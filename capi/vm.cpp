@@ -267,28 +267,6 @@ std::string target_json(const devx::VmTarget& target) {
   return json::serialize(doc);
 }
 
-std::string exec_result_json(const devx::CommandResult& result) {
-  json::object doc;
-  doc["v"] = 1;
-  doc["exit_code"] = result.exit_code;
-  doc["signal"] = result.signal;
-  doc["timed_out"] = result.timed_out;
-  doc["cancelled"] = result.cancelled;
-  // Output is bytes from another machine; the document must stay valid UTF-8 JSON.
-  doc["out"] = devx::core::valid_utf8(result.out);
-  doc["err"] = devx::core::valid_utf8(result.err);
-  return json::serialize(doc);
-}
-
-std::string argv_document(const std::vector<std::string>& argv) {
-  json::array list;
-  for (const auto& word : argv) list.emplace_back(word);
-  json::object doc;
-  doc["v"] = 1;
-  doc["argv"] = std::move(list);
-  return json::serialize(doc);
-}
-
 // ---- doctor and nuke ----------------------------------------------------------------------------
 
 constexpr std::string_view kDoctorKeys = "v, platform, env_file, areas, as_root, probe_timeout_ms";

@@ -1,6 +1,6 @@
-/* Shared by the C99 tests of the C ABI (test_capi.c, test_vm.c, test_bridge.c): the check macros,
- * the failure counter they bump, and small file helpers. Each test file includes it once, after
- * <devx/devx.h>; everything here is static so every executable has its own copy. */
+/* Shared by the C99 tests of the C ABI (test_capi.c, test_vm.c, test_bridge.c, test_net.c): the
+ * check macros, the failure counter they bump, and small file helpers. Each test file includes it
+ * once, after <devx/devx.h>; everything here is static so every executable has its own copy. */
 #ifndef DEVX_CAPI_TEST_UTIL_H
 #define DEVX_CAPI_TEST_UTIL_H
 
@@ -63,6 +63,20 @@ static inline devx_context_t* capi_test_context(const char* home, int dry_run) {
     return NULL;
   }
   return ctx;
+}
+
+/* Checks that a call failed with `code` and a message containing `needle` (NULL: any), then frees
+ * the error. Takes the error by address so it is read after the call that set it. */
+static inline void expect_error(devx_status_t st, devx_error_t** err, devx_status_t code,
+                                const char* needle) {
+  CHECK(st == code);
+  CHECK(*err != NULL);
+  if (*err == NULL) return;
+  if (st != code) fprintf(stderr, "got %s\n", devx_error_json(*err));
+  CHECK(devx_error_code(*err) == code);
+  if (needle != NULL) CHECK_CONTAINS(devx_error_message(*err), needle);
+  devx_error_free(*err);
+  *err = NULL;
 }
 
 /* Writes `text` to `path` (created or truncated); 0 on failure. */

@@ -14,69 +14,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures = 0;
+#include "capi_test_util.h"
 
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_OK(call, errp)                                                              \
-  do {                                                                                    \
-    devx_status_t st_ = (call);                                                           \
-    if (st_ != DEVX_OK) {                                                                 \
-      fprintf(stderr, "%s:%d: %s returned %d: %s\n", __FILE__, __LINE__, #call, (int)st_, \
-              *(errp) ? devx_error_json(*(errp)) : "(no error object)");                  \
-      devx_error_free(*(errp));                                                           \
-      *(errp) = NULL;                                                                     \
-      failures++;                                                                         \
-      return;                                                                             \
-    }                                                                                     \
-  } while (0)
-
-#define CHECK_CONTAINS(haystack, needle)                                                     \
-  do {                                                                                       \
-    const char* h_ = (haystack);                                                             \
-    if (h_ == NULL || strstr(h_, (needle)) == NULL) {                                        \
-      fprintf(stderr, "%s:%d: expected to find '%s' in: %s\n", __FILE__, __LINE__, (needle), \
-              h_ ? h_ : "(null)");                                                           \
-      failures++;                                                                            \
-    }                                                                                        \
-  } while (0)
+#define CHECK_OK(call, errp) CHECK_OK_OR(call, errp, return 0)
 
 static char g_root[] = "/tmp/devx-capi-net-XXXXXX";
 static char g_home[512];
 
-static devx_context_t* new_context(int dry_run) {
-  devx_context_t* ctx = NULL;
-  devx_error_t* err = NULL;
-  char options[768];
-  snprintf(options, sizeof options, "{\"v\":1,\"devx_home\":\"%s\",\"dry_run\":%s}", g_home,
-           dry_run ? "true" : "false");
-  if (devx_context_new(&ctx, options, &err) != DEVX_OK) {
-    fprintf(stderr, "devx_context_new: %s\n", devx_error_json(err));
-    devx_error_free(err);
-    failures++;
-    return NULL;
-  }
-  return ctx;
-}
-
-/* Checks the status and the error's code and message; frees the error. */
-static void expect_error(devx_status_t st, devx_error_t** err, devx_status_t code,
-                         const char* needle) {
-  CHECK(st == code);
-  CHECK(*err != NULL);
-  if (*err == NULL) return;
-  if (st != code) fprintf(stderr, "got %s\n", devx_error_json(*err));
-  CHECK(devx_error_code(*err) == code);
-  if (needle != NULL) CHECK_CONTAINS(devx_error_message(*err), needle);
-  devx_error_free(*err);
-  *err = NULL;
-}
+static devx_context_t* new_context(int dry_run) { return capi_test_context(g_home, dry_run); }
 
 /* ---- loopback helpers --------------------------------------------------------------------- */
 
@@ -137,14 +82,17 @@ static size_t read_until(int fd, char* buffer, size_t size, const char* stop) {
 
 /* ---- cases --------------------------------------------------------------------------------- */
 
-static void test_abi_version(void) { CHECK(devx_abi_version() >= 5); }
+static int test_abi_version(void) {
+  CHECK(devx_abi_version() >= 5);
+  return 0;
+}
 
-static void test_bad_options(void) {
+static int test_bad_options(void) {
   devx_context_t* ctx = new_context(0);
   devx_error_t* err = NULL;
   devx_op_t* op = NULL;
   char* json = NULL;
-  if (ctx == NULL) return;
+  if (ctx == NULL) return 0;
   expect_error(devx_tunnel_expose_start(&op, ctx, "{\"v\":1,\"prot\":80}", &err), &err,
                DEVX_E_INVALID_ARGUMENT, "tunnel expose options: unknown key \"prot\"");
   expect_error(devx_tunnel_expose_start(&op, ctx, "{\"port\":\"80\"}", &err), &err,
@@ -172,18 +120,20 @@ static void test_bad_options(void) {
   expect_error(devx_tunnel_status(NULL, ctx, &err), &err, DEVX_E_INVALID_ARGUMENT, "out_json");
   CHECK(op == NULL && json == NULL);
   devx_context_free(ctx);
+  return 0;
 }
 
-static void test_dns_label(void) {
+static int test_dns_label(void) {
   devx_error_t* err = NULL;
   char* label = NULL;
   CHECK_OK(devx_tunnel_dns_label(&label, "My_App..v2", &err), &err);
   CHECK(label != NULL && strcmp(label, "my-app-v2") == 0);
   devx_string_free(label);
   expect_error(devx_tunnel_dns_label(&label, "___", &err), &err, DEVX_E_INVALID_ARGUMENT, NULL);
+  return 0;
 }
 
-static void test_throttle_profiles(void) {
+static int test_throttle_profiles(void) {
   devx_error_t* err = NULL;
   char* json = NULL;
   CHECK_OK(devx_throttle_profile(&json, "3g", &err), &err);
@@ -194,23 +144,24 @@ static void test_throttle_profiles(void) {
   CHECK_CONTAINS(json, "\"edge\"");
   devx_string_free(json);
   expect_error(devx_throttle_profile(&json, "4g", &err), &err, DEVX_E_INVALID_ARGUMENT, "4g");
+  return 0;
 }
 
 /* Basic auth through a real proxy: no credentials -> 401 without reaching the target; the right
  * ones -> the target's answer, and the target never sees the Authorization header. */
-static void test_edge_proxy_basic_auth(void) {
+static int test_edge_proxy_basic_auth(void) {
   devx_context_t* ctx = new_context(0);
   devx_error_t* err = NULL;
   devx_edge_proxy_t* proxy = NULL;
   devx_op_t* op = NULL;
   char options[256], buffer[8192], *status = NULL;
   int target_port = 0, target, client, upstream, done = 0;
-  if (ctx == NULL) return;
+  if (ctx == NULL) return 0;
   target = listen_loopback(&target_port);
   if (target < 0) {
     failures++;
     devx_context_free(ctx);
-    return;
+    return 0;
   }
   /* "alice:pa:ss" — the password keeps its ':' (split at the first one). */
   snprintf(options, sizeof options, "{\"v\":1,\"target_port\":%d,\"basic_auth\":\"alice:pa:ss\"}",
@@ -261,17 +212,18 @@ static void test_edge_proxy_basic_auth(void) {
   devx_edge_proxy_free(NULL);
   close(target);
   devx_context_free(ctx);
+  return 0;
 }
 
 /* A catcher on an ephemeral port: "listening" names it, a request is recorded, cancel ends it. */
-static void test_webhook_catch(void) {
+static int test_webhook_catch(void) {
   devx_context_t* ctx = new_context(0);
   devx_error_t* err = NULL;
   devx_op_t* op = NULL;
   char *event = NULL, *json = NULL, buffer[4096];
   int port = 0, rounds, client;
   devx_status_t st;
-  if (ctx == NULL) return;
+  if (ctx == NULL) return 0;
   CHECK_OK(devx_webhook_catch_start(&op, ctx, "{\"v\":1,\"port\":0,\"session\":\"capi\"}", &err),
            &err);
   for (rounds = 0; rounds < 300 && port == 0; rounds++) {
@@ -313,14 +265,15 @@ static void test_webhook_catch(void) {
   devx_string_free(json);
   expect_error(devx_webhook_list(&json, ctx, "nosuch", &err), &err, DEVX_E_NOT_FOUND, NULL);
   devx_context_free(ctx);
+  return 0;
 }
 
-static void test_webhook_dry_run(void) {
+static int test_webhook_dry_run(void) {
   devx_context_t* ctx = new_context(1);
   devx_error_t* err = NULL;
   devx_op_t* op = NULL;
   char* json = NULL;
-  if (ctx == NULL) return;
+  if (ctx == NULL) return 0;
   CHECK_OK(devx_webhook_catch_start(&op, ctx, "{\"v\":1,\"port\":0}", &err), &err);
   CHECK_OK(devx_op_result(&json, op, &err), &err);
   CHECK_CONTAINS(json, "\"operation\":\"webhook.catch\"");
@@ -328,13 +281,14 @@ static void test_webhook_dry_run(void) {
   devx_string_free(json);
   devx_op_free(op);
   devx_context_free(ctx);
+  return 0;
 }
 
-static void test_empty_state(void) {
+static int test_empty_state(void) {
   devx_context_t* ctx = new_context(0);
   devx_error_t* err = NULL;
   char* json = NULL;
-  if (ctx == NULL) return;
+  if (ctx == NULL) return 0;
   CHECK_OK(devx_tunnel_status(&json, ctx, &err), &err);
   CHECK_CONTAINS(json, "\"exposures\":[]");
   devx_string_free(json);
@@ -353,16 +307,12 @@ static void test_empty_state(void) {
   devx_string_free(json);
   expect_error(devx_inspect_captures(&json, ctx, "nosuch", &err), &err, DEVX_E_NOT_FOUND, NULL);
   devx_context_free(ctx);
+  return 0;
 }
 
 /* ---- driver ---------------------------------------------------------------------------------- */
 
-struct test_case {
-  const char* name;
-  void (*run)(void);
-};
-
-static const struct test_case cases[] = {
+static const struct capi_test_case cases[] = {
     {"abi_version", test_abi_version},
     {"bad_options", test_bad_options},
     {"dns_label", test_dns_label},
@@ -374,8 +324,8 @@ static const struct test_case cases[] = {
 };
 
 int main(int argc, char** argv) {
-  size_t i;
   int ran = 0;
+  int skipped = 0;
   char home[512];
   if (mkdtemp(g_root) == NULL) {
     perror("mkdtemp");
@@ -387,17 +337,8 @@ int main(int argc, char** argv) {
   setenv("HOME", home, 1);
   unsetenv("CLOUDFLARE_API_TOKEN");
   unsetenv("CF_API_TOKEN");
-  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    if (argc < 2 || strcmp(argv[1], cases[i].name) == 0) {
-      fprintf(stderr, "[ RUN  ] %s\n", cases[i].name);
-      cases[i].run();
-      ran++;
-    }
-  }
-  if (ran == 0) {
-    fprintf(stderr, "unknown case '%s'\n", argc > 1 ? argv[1] : "");
-    return 2;
-  }
+  ran = run_cases(cases, sizeof cases / sizeof cases[0], argc, argv, &skipped);
+  if (ran == 0) return 2;
   if (failures != 0) {
     fprintf(stderr, "%d check(s) failed (scratch %s kept)\n", failures, g_root);
     return 1;

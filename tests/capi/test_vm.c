@@ -32,19 +32,6 @@ static void path_in_root(char* out, size_t size, const char* name) {
 
 static devx_context_t* new_context(int dry_run) { return capi_test_context(g_home, dry_run); }
 
-/* Takes the error by address so it is read after the call that set it. */
-static void expect_error(devx_status_t st, devx_error_t** err, devx_status_t code,
-                         const char* needle) {
-  CHECK(st == code);
-  CHECK(*err != NULL);
-  if (*err == NULL) return;
-  if (st != code) fprintf(stderr, "got %s\n", devx_error_json(*err));
-  CHECK(devx_error_code(*err) == code);
-  if (needle != NULL) CHECK_CONTAINS(devx_error_message(*err), needle);
-  devx_error_free(*err);
-  *err = NULL;
-}
-
 static void expect_invalid_argument(devx_status_t st, devx_error_t** err, const char* needle) {
   expect_error(st, err, DEVX_E_INVALID_ARGUMENT, needle);
 }

@@ -1,10 +1,18 @@
 #pragma once
 // Internal to the `devx._devx` extension: the pieces module.cpp assembles.
 #include <devx/context.hpp>
+#include <devx/process.hpp>
 
 #include <pybind11/pybind11.h>
 
 namespace devx::python {
+
+// Command output is bytes from another machine: undecodable bytes become U+FFFD instead of
+// failing the whole call.
+pybind11::str lenient_str(const std::string& text);
+
+// {"exit_code","signal","timed_out","cancelled","out","err"} of a command run in the VM.
+pybind11::dict command_result_dict(const CommandResult& result);
 
 // Binds the configuration model (Project, Service, Diagnostic, …) and its renderers.
 void bind_config_types(pybind11::module_& m);

@@ -39,13 +39,6 @@ struct EdgeProxyHandle {
   py::object context;
 };
 
-py::str lenient_str(const std::string& text) {
-  PyObject* decoded =
-      PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace");
-  if (decoded == nullptr) throw py::error_already_set();
-  return py::reinterpret_steal<py::str>(decoded);
-}
-
 // `name(context, options_json)` returning the library's document.
 template <typename Call>
 void def_document(py::module_& m, const char* name, ContextOf context_of, Call call) {
@@ -234,14 +227,7 @@ void bind_mesh(py::module_& m, ContextOf context_of, Adopt adopt) {
           py::gil_scoped_release release;
           result = mesh_exec(ctx, vm, args, std::move(stdin_data));
         }
-        py::dict doc;
-        doc["exit_code"] = result.exit_code;
-        doc["signal"] = result.signal;
-        doc["timed_out"] = result.timed_out;
-        doc["cancelled"] = result.cancelled;
-        doc["out"] = lenient_str(result.out);
-        doc["err"] = lenient_str(result.err);
-        return doc;
+        return command_result_dict(result);
       },
       py::arg("context"), py::arg("options"), py::arg("args"), py::arg("stdin") = py::none());
 }

@@ -28,19 +28,29 @@ namespace py = pybind11;
 namespace fs = std::filesystem;
 
 namespace devx::python {
-namespace {
 
-py::object parse_json(const std::string& text) {
-  return py::module_::import("json").attr("loads")(text);
-}
-
-// Command output is bytes from another machine: undecodable bytes become U+FFFD instead of
-// failing the whole call.
 py::str lenient_str(const std::string& text) {
   PyObject* decoded =
       PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace");
   if (decoded == nullptr) throw py::error_already_set();
   return py::reinterpret_steal<py::str>(decoded);
+}
+
+py::dict command_result_dict(const CommandResult& result) {
+  py::dict doc;
+  doc["exit_code"] = result.exit_code;
+  doc["signal"] = result.signal;
+  doc["timed_out"] = result.timed_out;
+  doc["cancelled"] = result.cancelled;
+  doc["out"] = lenient_str(result.out);
+  doc["err"] = lenient_str(result.err);
+  return doc;
+}
+
+namespace {
+
+py::object parse_json(const std::string& text) {
+  return py::module_::import("json").attr("loads")(text);
 }
 
 VmTunnelAttachment to_tunnel(const std::map<std::string, std::string>& fields) {
@@ -279,14 +289,7 @@ void bind_vm(py::module_& m, Context& (*context_of)(py::handle),
           py::gil_scoped_release release;
           result = vm_exec(ctx, vm, command, std::move(stdin_data));
         }
-        py::dict doc;
-        doc["exit_code"] = result.exit_code;
-        doc["signal"] = result.signal;
-        doc["timed_out"] = result.timed_out;
-        doc["cancelled"] = result.cancelled;
-        doc["out"] = lenient_str(result.out);
-        doc["err"] = lenient_str(result.err);
-        return doc;
+        return command_result_dict(result);
       },
       py::arg("context"), py::arg("vm"), py::arg("command"), py::arg("stdin") = py::none());
   m.def(

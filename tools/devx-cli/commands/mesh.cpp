@@ -16,24 +16,12 @@
 #include "commands/lifecycle.hpp"
 #include "commands/net_common.hpp"
 #include "commands/plan_output.hpp"
+#include "commands/vm_flags.hpp"
 
 namespace devx::cli {
 namespace {
 
 namespace json = boost::json;
-
-struct MeshFlags {
-  std::string provider;
-  std::string name;
-};
-
-devx::VmOptions vm_options(const Output& out, const MeshFlags& flags) {
-  devx::VmOptions options;
-  options.provider = flags.provider;
-  options.name = flags.name;
-  options.assume_yes = out.options().yes;
-  return options;
-}
 
 std::string node_ips(const json::value& node) {
   std::string ips;
@@ -50,7 +38,7 @@ std::vector<std::string> node_row(const json::value& node) {
           cell(node, "online") == "yes" ? "online" : "offline"};
 }
 
-int run_status(Output& out, const MeshFlags& flags) {
+int run_status(Output& out, const VmFlags& flags) {
   auto context = make_context(out.options());
   show_document(
       out, devx::mesh_status(*context, vm_options(out, flags)), [&](const json::value& doc) {
@@ -77,7 +65,7 @@ struct JoinFlags {
   int timeout_s = 120;
 };
 
-int run_join(Cli& cli, Output& out, const MeshFlags& mesh, const JoinFlags& flags) {
+int run_join(Cli& cli, Output& out, const VmFlags& mesh, const JoinFlags& flags) {
   devx::MeshJoinOptions options;
   options.vm = vm_options(out, mesh);
   options.hostname = flags.hostname;
@@ -96,7 +84,7 @@ int run_join(Cli& cli, Output& out, const MeshFlags& mesh, const JoinFlags& flag
   return 0;
 }
 
-int run_leave(Output& out, const MeshFlags& flags) {
+int run_leave(Output& out, const VmFlags& flags) {
   auto context = make_context(out.options());
   show_result(out, devx::mesh_leave(*context, vm_options(out, flags)), [&](const json::value& doc) {
     out.status(out.paint(Style::green, "✓") + " VM " + cell(doc.at("vm"), "name") +
@@ -113,7 +101,7 @@ int run_tailscale(Output& out, const std::string& provider, const std::string& n
                   const std::vector<std::string>& args) {
   auto context = make_context(out.options());
   const auto argv =
-      devx::mesh_tailscale_argv(*context, vm_options(out, MeshFlags{provider, name}), args);
+      devx::mesh_tailscale_argv(*context, vm_options(out, VmFlags{provider, name}), args);
   if (out.options().dry_run) {
     json::array words;
     for (const auto& word : argv) words.emplace_back(word);
@@ -137,7 +125,7 @@ int run_tailscale(Output& out, const std::string& provider, const std::string& n
 void add_mesh_commands(CLI::App& app, Cli& cli) {
   auto* mesh = app.add_subcommand("mesh", "The dev VM's Tailscale node");
   mesh->require_subcommand(1);
-  auto flags = std::make_shared<MeshFlags>();
+  auto flags = std::make_shared<VmFlags>();
   mesh->add_option("--provider", flags->provider, "the VM's provider (as for devx vm)");
   mesh->add_option("--name", flags->name, "the VM (as for devx vm)");
   auto sub = [mesh](const char* name, const char* description) {

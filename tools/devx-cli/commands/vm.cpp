@@ -23,24 +23,12 @@
 #include "commands/commands.hpp"
 #include "commands/lifecycle.hpp"
 #include "commands/plan_output.hpp"
+#include "commands/vm_flags.hpp"
 
 namespace devx::cli {
 namespace {
 
 namespace json = boost::json;
-
-struct VmFlags {
-  std::string provider;
-  std::string name;
-};
-
-devx::VmOptions vm_options(const Output& out, const VmFlags& flags) {
-  devx::VmOptions options;
-  options.provider = flags.provider;
-  options.name = flags.name;
-  options.assume_yes = out.options().yes;
-  return options;
-}
 
 std::string read_input(const std::string& path, std::string_view what) {
   if (path == "-") {
