@@ -12,6 +12,7 @@
 
 #include "core/json.hpp"
 #include "tunnel/connector.hpp"
+#include "tunnel/project_routes.hpp"
 #include "tunnel/routes.hpp"
 
 namespace devx::orchestrator {
@@ -25,11 +26,7 @@ class ProjectTunnels final : public UpTunnels {
                  const std::vector<std::optional<int>>& node_ports,
                  std::function<void(Event)> report)
       : context_(context), project_(project.name), report_(std::move(report)) {
-    std::string zone;
-    if (auto it = context.env().find("DEVX_TUNNEL_ZONE"); it != context.env().end())
-      zone = it->second;
-    if (zone.empty()) zone = project.domain;
-    zone_ = zone;
+    zone_ = tunnel::project_zone(context, project);
     CloudflareSettings settings;
     settings.env_sources = project.env;
     settings_ = tunnel::resolve_cloudflare(context, settings);
@@ -77,8 +74,7 @@ class ProjectTunnels final : public UpTunnels {
   }
 
   void route(tunnel::CloudflareApi& api, tunnel::TunnelPlan& plan, Entry& entry, int port) {
-    const std::string name =
-        entry.config.name.empty() ? "port-" + std::to_string(entry.config.port) : entry.config.name;
+    const std::string name = tunnel::project_route_name(entry.config);
     if (!record_) {
       scope_ = tunnel::project_scope(context_, project_);
       record_ = tunnel::ensure_tunnel(context_, plan, api, *scope_);
@@ -97,8 +93,7 @@ class ProjectTunnels final : public UpTunnels {
       proxies_.push_back(start_edge_proxy(context_, edge));
       service = proxies_.back().url();
     }
-    const std::string host = tunnel::exposure_hostname(
-        tunnel_dns_label(name) + "-" + tunnel_dns_label(project_), zone_, {});
+    const std::string host = tunnel::project_route_hostname(project_, name, zone_);
     tunnel::RouteRequest request{name,   host, *zone_info_, port, service,
                                  layers, "up", project_,    true};
     added_.push_back(tunnel::add_route(context_, plan, api, *scope_, *record_, request));
@@ -117,6 +112,7 @@ class ProjectTunnels final : public UpTunnels {
     tunnel::CloudflareApi api(context_, settings_);
     tunnel::TunnelPlan plan(context_, "up.tunnels");
     plan.attach(api);
+    api.set_stop_token(stop);  // `down` does not wait out a Cloudflare retry while routing
     while (true) {
       std::vector<Ready> ready;
       {
@@ -139,6 +135,7 @@ class ProjectTunnels final : public UpTunnels {
         }
       }
     }
+    api.set_stop_token({});  // removing the routes is worth its retries
     for (const auto& e : added_) {
       try {
         tunnel::remove_route(context_, plan, api, e);

@@ -184,8 +184,7 @@ void CloudflareApi::wait_before_retry(int retry, const std::string& retry_after,
   } else {
     context_.log(LogLevel::warn, "cloudflare", message);
   }
-  const std::stop_token stop = scope_ ? scope_->stop_token() : std::stop_token();
-  if (!context_.clock().sleep_for(delay, stop)) {
+  if (!context_.clock().sleep_for(delay, stop_)) {
     throw Error(ErrorCode::cancelled,
                 "cancelled while waiting to retry the Cloudflare API (" + std::string(what) + ")");
   }

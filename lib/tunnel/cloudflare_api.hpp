@@ -24,6 +24,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,9 +92,15 @@ class CloudflareApi {
   bool dry_run() const noexcept { return dry_run_; }
 
   // The operation the calls run in: retries are announced on it as warning events and its stop
-  // token ends a retry wait (Error(cancelled)). Without one, retries are logged on the context
-  // and waits run to the end. `scope` must outlive the client's calls.
-  void set_operation(OperationScope& scope) noexcept { scope_ = &scope; }
+  // token ends a retry wait (Error(cancelled)). Without one, retries are logged on the context.
+  // `scope` must outlive the client's calls.
+  void set_operation(OperationScope& scope) {
+    scope_ = &scope;
+    stop_ = scope.stop_token();
+  }
+  // The token that ends a retry wait; an empty one lets waits run to the end (cleanup after a
+  // cancellation still deserves its retries).
+  void set_stop_token(std::stop_token stop) noexcept { stop_ = std::move(stop); }
 
   // The account: settings.account_id, else the single account the token sees
   // (Error(invalid_argument) listing them when there are several; set CLOUDFLARE_ACCOUNT_ID).
@@ -149,6 +156,7 @@ class CloudflareApi {
   std::function<void(const ApiCall&)> recorder_;
   bool dry_run_ = false;
   OperationScope* scope_ = nullptr;
+  std::stop_token stop_;
 };
 
 // Percent-encodes a query value or path segment (RFC 3986 unreserved characters are kept).

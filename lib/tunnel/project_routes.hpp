@@ -24,6 +24,12 @@ struct ProjectRoute {
       layers;  // edge proxies in front, in chain order: "throttle", "basic_auth"
 };
 
+// The name of an entry ("port-<port>" when it has none) and its hostname,
+// "<name>-<project>.<zone>" as DNS labels; Error(invalid_argument) when it is not a hostname.
+std::string project_route_name(const Tunnel& entry);
+std::string project_route_hostname(std::string_view project, std::string_view name,
+                                   std::string_view zone);
+
 // Every entry of `project.tunnels`, each checked (port, throttle profile, hostnames distinct)
 // before anything is created: Error(invalid_argument). `zone` must be non-empty.
 std::vector<ProjectRoute> project_routes(const Project& project, std::string_view zone);

@@ -36,17 +36,24 @@ std::string project_zone(const Context& context, const Project& project, std::st
   return project.domain;
 }
 
+std::string project_route_name(const Tunnel& entry) {
+  return entry.name.empty() ? "port-" + std::to_string(entry.port) : entry.name;
+}
+
+std::string project_route_hostname(std::string_view project, std::string_view name,
+                                   std::string_view zone) {
+  return exposure_hostname(tunnel_dns_label(name) + "-" + tunnel_dns_label(project), zone, {});
+}
+
 std::vector<ProjectRoute> project_routes(const Project& project, std::string_view zone) {
-  const std::string project_label = tunnel_dns_label(project.name);
   std::vector<ProjectRoute> routes;
   std::set<std::string> hostnames;
   for (const auto& t : project.tunnels) {
     tunnel::check_port(t.port, "tunnel '" + t.name + "' port");
     ProjectRoute route;
     route.config = &t;
-    route.name = t.name.empty() ? "port-" + std::to_string(t.port) : t.name;
-    route.hostname =
-        tunnel::exposure_hostname(tunnel_dns_label(route.name) + "-" + project_label, zone, {});
+    route.name = project_route_name(t);
+    route.hostname = project_route_hostname(project.name, route.name, zone);
     if (!hostnames.insert(route.hostname).second) {
       throw Error(ErrorCode::invalid_argument,
                   "two tunnels of project '" + project.name + "' would both be " + route.hostname,
@@ -107,6 +114,7 @@ Operation start_tunnel_up(Context& context, const Project& project, TunnelUpOpti
         std::vector<tunnel::ExposureRecord> added;
         bool started_connector = false;
         const auto undo = [&] {
+          api.set_stop_token({});  // removing what was added is worth its retries after Ctrl-C
           for (const auto& e : added) tunnel::remove_route(context, plan, api, e);
           for (auto& p : proxies) p.stop();
           if (started_connector) tunnel::stop_idle_connector(context, plan, tunnel_scope.key);
