@@ -89,6 +89,7 @@ Operation start_tunnel_expose(Context& context, TunnelExposeOptions options) {
         TunnelPlan plan(context, "tunnel.expose");
         tunnel::CloudflareApi api(context, settings);
         plan.attach(api);
+        api.set_operation(scope);  // retries are announced on it, Ctrl-C ends their waits
 
         std::optional<EdgeProxy> proxy;
         std::vector<tunnel::ProxyRecord> proxies;
@@ -124,6 +125,7 @@ Operation start_tunnel_expose(Context& context, TunnelExposeOptions options) {
           tunnel::ensure_connector(context, plan, api, settings, scope_of_tunnel, record,
                                    scope.stop_token());
         } catch (const Error&) {
+          api.set_stop_token({});  // the clean-up keeps its retries after a cancellation
           if (!plan.dry_run()) tunnel::remove_route(context, plan, api, exposure);
           throw;
         }
@@ -141,11 +143,13 @@ Operation start_tunnel_expose(Context& context, TunnelExposeOptions options) {
         try {
           hold_until_cancelled(context, scope, proxy);
         } catch (...) {
+          api.set_stop_token({});
           tunnel::remove_route(context, plan, api, exposure);
           tunnel::stop_idle_connector(context, plan, exposure.tunnel_key);
           throw;
         }
         // The proxies end with this operation, so the route they carry goes too.
+        api.set_stop_token({});
         tunnel::remove_route(context, plan, api, exposure);
         tunnel::stop_idle_connector(context, plan, exposure.tunnel_key);
         proxy->stop();
