@@ -231,9 +231,10 @@ void walk_part(std::string_view part, int depth, Walk& walk) {
   if (!attachment && type.value == "text/plain" && !walk.text)
     walk.text = to_utf8(decoded, charset);
   if (!attachment && type.value == "text/html" && !walk.html) walk.html = to_utf8(decoded, charset);
-  walk.parts.push_back(json::object{{"content_type", type.value},
-                                    {"charset", lower(charset)},
-                                    {"disposition", disposition.value},
+  // Header bytes are whatever the client sent: the part list must stay valid UTF-8 JSON.
+  walk.parts.push_back(json::object{{"content_type", core::valid_utf8(type.value)},
+                                    {"charset", core::valid_utf8(lower(charset))},
+                                    {"disposition", core::valid_utf8(disposition.value)},
                                     {"filename", filename},
                                     {"size", decoded.size()}});
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
 
 #include "core/json.hpp"
 
@@ -69,6 +70,20 @@ TEST(MailMime, APlainMessageIsItsOwnTextAndLatin1IsConverted) {
   EXPECT_FALSE(doc.contains("html"));
   const auto bare = parse_message("no headers at all");
   EXPECT_TRUE(bare.at("parts").is_array());
+}
+
+// Found by fuzz/fuzz_mail.cpp: the part list kept the Content-Type, charset and disposition bytes
+// as sent, so a message whose header had bytes that are not UTF-8 made the stored document
+// invalid JSON (it did not read back, and the message vanished from the catcher's list).
+TEST(MailMime, PartFieldsAreValidUtf8WhateverTheHeaderBytes) {
+  const auto doc = parse_message(
+      "Content-Type: text/\xff; charset=\xe9\r\nContent-Disposition: inline\xb2\r\n\r\nbody\r\n");
+  const auto text = core::to_json_string(doc);
+  EXPECT_NO_THROW(static_cast<void>(boost::json::parse(text)));
+  const auto& part = doc.at("parts").as_array().at(0).as_object();
+  EXPECT_EQ(core::string_field(part, "content_type"), "text/\uFFFD");
+  EXPECT_EQ(core::string_field(part, "charset"), "\uFFFD");
+  EXPECT_EQ(core::string_field(part, "disposition"), "inline\uFFFD");
 }
 
 }  // namespace
