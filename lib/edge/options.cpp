@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/json.hpp"
+#include "core/utf8.hpp"
 #include "edge/edge_internal.hpp"
 #include "vm/ignition/encoding.hpp"
 
@@ -64,11 +65,12 @@ ThrottleProfile throttle_profile(std::string_view name) {
     if (profile.name == name) return profile;
   }
   boost::json::object details;
-  details["profile"] = name;
+  details["profile"] = core::valid_utf8(name);
   boost::json::array supported;
   for (const auto& profile : profiles()) supported.emplace_back(profile.name);
   details["supported"] = supported;
-  throw Error(ErrorCode::invalid_argument, "unknown throttle profile \"" + std::string(name) + "\"",
+  throw Error(ErrorCode::invalid_argument,
+              "unknown throttle profile \"" + core::valid_utf8(name) + "\"",
               "supported profiles: 3g, edge, slow", core::to_json_string(details));
 }
 
@@ -135,7 +137,7 @@ void validate_session_name(std::string_view session) {
       });
   if (!valid) {
     throw Error(ErrorCode::invalid_argument,
-                "invalid inspector session name \"" + std::string(session) + "\"",
+                "invalid inspector session name \"" + core::valid_utf8(session) + "\"",
                 "use letters, digits, '.', '_' and '-' (at most 128)");
   }
 }
@@ -145,7 +147,7 @@ void validate_options(const EdgeProxyOptions& options) {
   check_port(options.listen_port, "listen port", true);
   if (!is_ip_literal(options.bind)) {
     throw Error(ErrorCode::invalid_argument,
-                "bind address \"" + options.bind + "\" is not an IP address",
+                "bind address \"" + core::valid_utf8(options.bind) + "\" is not an IP address",
                 "use 127.0.0.1 (the default) or another literal address");
   }
   if (!options.throttle.empty()) static_cast<void>(throttle_profile(options.throttle));

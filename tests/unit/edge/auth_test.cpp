@@ -262,5 +262,23 @@ TEST_F(AuthProxy, StopIsPromptAndIdempotent) {
   EXPECT_TRUE(client.closed_by_server());
 }
 
+// Found by fuzz/fuzz_net_text.cpp: names and profiles that are not UTF-8 were echoed into error
+// messages and JSON details as they were, which made the details invalid JSON.
+TEST(EdgeProxyOptions, ErrorsQuoteBadBytesAsReplacementCharacters) {
+  try {
+    edge::validate_session_name("20261\xb2");
+    ADD_FAILURE();
+  } catch (const Error& error) {
+    EXPECT_NE(error.message().find("20261\uFFFD"), std::string::npos) << error.message();
+  }
+  try {
+    throttle_profile("3g\xff");
+    ADD_FAILURE();
+  } catch (const Error& error) {
+    EXPECT_NE(error.message().find("3g\uFFFD"), std::string::npos) << error.message();
+    EXPECT_EQ(boost::json::parse(error.details_json()).at("profile"), "3g\uFFFD");
+  }
+}
+
 }  // namespace
 }  // namespace devx::edge_test
