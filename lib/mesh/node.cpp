@@ -61,19 +61,8 @@ CommandResult mesh_exec(Context& context, const VmOptions& options,
                         std::optional<std::string> stdin_data) {
   const auto vm = mesh::resolve_running_vm(context, options);
   const auto argv = mesh::tailscale_argv(vm, args, stdin_data.has_value());
-  if (context.dry_run()) {
-    // tailscale's subcommands may change anything, so a dry run only reports the command.
-    vm::Plan plan(context, "mesh.exec", vm.target.name, vm.target.provider, true);
-    plan.command("run tailscale in the VM", argv, std::move(stdin_data));
-    CommandResult planned;
-    planned.exit_code = 0;
-    planned.out = plan.to_string();
-    return planned;
-  }
-  CommandSpec spec;
-  spec.argv = argv;
-  spec.stdin_data = std::move(stdin_data);
-  return context.commands().run(spec);
+  return vm::run_in_vm(context, "mesh.exec", vm.target, "run tailscale in the VM", argv,
+                       std::move(stdin_data));
 }
 
 }  // namespace devx

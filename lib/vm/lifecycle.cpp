@@ -213,19 +213,7 @@ CommandResult vm_exec(Context& context, const VmOptions& options,
   if (command.empty()) throw Error(ErrorCode::invalid_argument, "vm exec needs a command to run");
   const auto r = vm::resolve(context, options);
   const auto argv = r.provider->transport(r.target.name).wrap(command, false);
-  if (context.dry_run()) {
-    // The command may change anything, so a dry run only reports it: exit 0, the plan on out.
-    vm::Plan plan(context, "vm.exec", r.target.name, r.target.provider, true);
-    plan.command("run in the VM", argv, std::move(stdin_data));
-    CommandResult planned;
-    planned.exit_code = 0;
-    planned.out = plan.to_string();
-    return planned;
-  }
-  CommandSpec spec;
-  spec.argv = argv;
-  spec.stdin_data = std::move(stdin_data);
-  return context.commands().run(spec);
+  return vm::run_in_vm(context, "vm.exec", r.target, "run in the VM", argv, std::move(stdin_data));
 }
 
 std::string vm_apply_ignition(Context& context, const VmOptions& options,

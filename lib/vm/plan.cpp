@@ -67,4 +67,21 @@ std::string Plan::to_string(json::object extra) const {
   return core::to_json_string(document(std::move(extra)));
 }
 
+CommandResult run_in_vm(Context& context, std::string operation, const VmTarget& target,
+                        const std::string& description, const std::vector<std::string>& argv,
+                        std::optional<std::string> stdin_data) {
+  if (context.dry_run()) {
+    Plan plan(context, std::move(operation), target.name, target.provider, true);
+    plan.command(description, argv, std::move(stdin_data));
+    CommandResult planned;
+    planned.exit_code = 0;
+    planned.out = plan.to_string();
+    return planned;
+  }
+  CommandSpec spec;
+  spec.argv = argv;
+  spec.stdin_data = std::move(stdin_data);
+  return context.commands().run(spec);
+}
+
 }  // namespace devx::vm

@@ -4,6 +4,7 @@
 // Each mutating step goes through here: it is recorded as an action and, unless the plan is a
 // dry run, executed. A failed command throws Error(command_failed) naming the step.
 #include <devx/context.hpp>
+#include <devx/vm.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -50,5 +51,12 @@ class Plan {
   std::stop_token stop_;
   boost::json::array actions_;
 };
+
+// A command run inside the VM for its caller (vm_exec, mesh_exec): its result whatever its exit
+// status. In a dry run the command, which may change anything, is only reported: exit 0 and the
+// plan document of `operation` on out.
+CommandResult run_in_vm(Context& context, std::string operation, const VmTarget& target,
+                        const std::string& description, const std::vector<std::string>& argv,
+                        std::optional<std::string> stdin_data);
 
 }  // namespace devx::vm
