@@ -102,24 +102,7 @@ int run_tailscale(Output& out, const std::string& provider, const std::string& n
   auto context = make_context(out.options());
   const auto argv =
       devx::mesh_tailscale_argv(*context, vm_options(out, VmFlags{provider, name}), args);
-  if (out.options().dry_run) {
-    json::array words;
-    for (const auto& word : argv) words.emplace_back(word);
-    print_plan(out,
-               json::object{
-                   {"v", 1},
-                   {"operation", "mesh.exec"},
-                   {"dry_run", true},
-                   {"actions", json::array{json::object{{"kind", "command"},
-                                                        {"description", "run tailscale in the VM"},
-                                                        {"argv", std::move(words)}}}}});
-    return 0;
-  }
-  out.verbose(1, "running: " + shell_join(argv));
-  devx::ExecSpec spec;
-  spec.argv = argv;
-  spec.env = context->env();
-  replace_process(spec);
+  return run_in_place_of_devx(out, *context, "mesh.exec", "run tailscale in the VM", argv);
 }
 
 void add_mesh_commands(CLI::App& app, Cli& cli) {

@@ -1,5 +1,7 @@
 #include "commands/plan_output.hpp"
 
+#include <devx/supervisor.hpp>
+
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -10,6 +12,8 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+
+#include "commands/lifecycle.hpp"
 
 namespace devx::cli {
 
@@ -121,6 +125,27 @@ void print_plan(Output& out, const json::value& plan) {
   std::string text;
   for (const auto& line : lines) text += line + "\n";
   out.result(text);
+}
+
+int run_in_place_of_devx(Output& out, devx::Context& context, std::string_view operation,
+                         std::string_view description, const std::vector<std::string>& argv) {
+  if (out.options().dry_run) {
+    json::array words;
+    for (const auto& word : argv) words.emplace_back(word);
+    print_plan(out,
+               json::object{{"v", 1},
+                            {"operation", operation},
+                            {"dry_run", true},
+                            {"actions", json::array{json::object{{"kind", "command"},
+                                                                 {"description", description},
+                                                                 {"argv", std::move(words)}}}}});
+    return 0;
+  }
+  out.verbose(1, "running: " + shell_join(argv));
+  devx::ExecSpec spec;
+  spec.argv = argv;
+  spec.env = context.env();
+  replace_process(spec);
 }
 
 json::object error_details(const devx::Error& error) {

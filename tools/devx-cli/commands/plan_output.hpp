@@ -2,6 +2,7 @@
 // What the vm, doctor and nuke commands share: showing a plan (one line per action), turning a
 // library Error(prompt_required) carrying {"confirm","plan"} into a question and a retry, running
 // an Operation in the foreground with its events on stderr, and small text helpers.
+#include <devx/context.hpp>
 #include <devx/error.hpp>
 #include <devx/events.hpp>
 
@@ -38,6 +39,11 @@ std::vector<std::string> plan_action_lines(const boost::json::value& plan);
 
 // A dry run's plan: the document itself with --json, else its action lines on stdout.
 void print_plan(Output& out, const boost::json::value& plan);
+
+// Replaces devx with `argv` (the terminal attached, its exit status devx's), with the context's
+// environment; in a dry run prints instead the plan of `operation`: that one command.
+int run_in_place_of_devx(Output& out, devx::Context& context, std::string_view operation,
+                         std::string_view description, const std::vector<std::string>& argv);
 
 // The details of a library error as JSON; an empty object when there are none.
 boost::json::object error_details(const devx::Error& error);

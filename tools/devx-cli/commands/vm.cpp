@@ -398,24 +398,7 @@ int run_ssh(Output& out, const VmFlags& flags, const std::vector<std::string>& c
   const auto argv = with_vm_prompts(out, *context, options, [&](const devx::VmOptions& o) {
     return devx::vm_ssh_argv(*context, o, command);
   });
-  if (out.options().dry_run) {
-    json::array words;
-    for (const auto& word : argv) words.emplace_back(word);
-    print_plan(
-        out,
-        json::object{{"v", 1},
-                     {"operation", "vm.ssh"},
-                     {"dry_run", true},
-                     {"actions", json::array{json::object{{"kind", "command"},
-                                                          {"description", "open a shell in the VM"},
-                                                          {"argv", std::move(words)}}}}});
-    return 0;
-  }
-  out.verbose(1, "running: " + shell_join(argv));
-  devx::ExecSpec spec;
-  spec.argv = argv;
-  spec.env = context->env();
-  replace_process(spec);
+  return run_in_place_of_devx(out, *context, "vm.ssh", "open a shell in the VM", argv);
 }
 
 // ---- sleep-watch ----
