@@ -785,6 +785,8 @@ export const edge: {
   sessions(options?: { context?: Context }): Doc;
   captures(options?: { session?: string; context?: Context }): Doc;
   capture(id: string, options?: { session?: string; context?: Context }): Doc;
+  /** Synchronous: blocks this thread until the target answers (or timeoutMs), so the target must
+   *  not be served by this thread's event loop (use another process or a worker thread). */
   replay(id: string, options?: { session?: string; targetPort?: number; timeoutMs?: number;
     context?: Context }): Doc;
   remove(session: string, options?: { context?: Context }): Doc;
@@ -827,6 +829,7 @@ export const webhook: {
     replyBody?: string; bodyLimit?: number; expose?: boolean; cloudflared?: string;
     exposeTimeoutMs?: number; context?: Context }): ServiceOperation;
   list(options?: { session?: string; context?: Context }): Doc;
+  /** Synchronous, like edge.replay: the target must not be served by this thread's event loop. */
   replay(id: string, toUrl: string, options?: { context?: Context }): Doc;
 };
 

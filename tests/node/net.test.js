@@ -36,6 +36,50 @@ function startOrigin() {
   });
 }
 
+// The same origin on a worker thread: for the calls that block this thread until the origin
+// answers (edge.replay, webhook.replay are synchronous), which an origin on this thread's event
+// loop could never do. `received` fills as the worker reports; `waitFor(n)` resolves at n requests.
+function startOriginOnWorker() {
+  const { Worker } = require('worker_threads');
+  const worker = new Worker(`
+    const http = require('http');
+    const { parentPort } = require('worker_threads');
+    const server = http.createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        parentPort.postMessage({ url: req.url, headers: req.headers,
+          body: Buffer.concat(chunks).toString('latin1') });
+        res.end('origin');
+      });
+    });
+    server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+    parentPort.on('message', () => server.close(() => process.exit(0)));
+  `, { eval: true });
+  worker.unref();  // a failed test must not keep the process alive
+  const received = [];
+  const waiters = [];
+  return new Promise((resolve) => {
+    worker.on('message', (message) => {
+      if (message.port !== undefined) {
+        resolve({
+          port: message.port,
+          received,
+          waitFor: (n) => new Promise((done) => {
+            worker.ref();  // held while waiting for its messages
+            waiters.push({ n, done: () => { worker.unref(); done(); } });
+            waiters.filter((w) => received.length >= w.n).forEach((w) => w.done());
+          }),
+          close: () => worker.postMessage('close'),
+        });
+        return;
+      }
+      received.push({ ...message, body: Buffer.from(message.body, 'latin1') });
+      waiters.filter((w) => received.length >= w.n).forEach((w) => w.done());
+    });
+  });
+}
+
 function request(url, { method = 'GET', headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, headers }, (res) => {
@@ -105,23 +149,26 @@ test('the basic-auth proxy rejects, accepts and strips the header', async () => 
 });
 
 test('the inspector records an exchange that can be replayed', async () => {
-  const origin = await startOrigin();
-  const context = newContext();
-  const proxy = devx.edge.proxy({ targetPort: origin.port, inspect: true,
-    inspectOptions: { session: 'node-inspect' }, context });
+  const origin = await startOriginOnWorker();
   try {
-    const reply = await request(`${proxy.url}/items?id=7`, { method: 'POST', body: 'payload' });
-    assert.equal(reply.status, 200);
+    const context = newContext();
+    const proxy = devx.edge.proxy({ targetPort: origin.port, inspect: true,
+      inspectOptions: { session: 'node-inspect' }, context });
+    try {
+      const reply = await request(`${proxy.url}/items?id=7`, { method: 'POST', body: 'payload' });
+      assert.equal(reply.status, 200);
+    } finally {
+      proxy.close();
+    }
+    const { exchanges } = devx.edge.captures({ session: 'node-inspect', context });
+    assert.deepEqual(exchanges.map((x) => [x.method, x.status]), [['POST', 200]]);
+    const replayed = devx.edge.replay(exchanges[0].id, { session: 'node-inspect', context });
+    assert.equal(replayed.response.status, 200);
+    await origin.waitFor(2);
+    assert.equal(origin.received[1].body.toString(), 'payload');
   } finally {
-    proxy.close();
+    origin.close();
   }
-  const { exchanges } = devx.edge.captures({ session: 'node-inspect', context });
-  assert.deepEqual(exchanges.map((x) => [x.method, x.status]), [['POST', 200]]);
-  const replayed = devx.edge.replay(exchanges[0].id, { session: 'node-inspect', context });
-  assert.equal(replayed.response.status, 200);
-  assert.equal(origin.received.length, 2);
-  assert.equal(origin.received[1].body.toString(), 'payload');
-  origin.server.close();
 });
 
 test('the webhook catcher records requests until it is closed', async () => {
