@@ -111,6 +111,12 @@ TEST(Throttle, StopEndsATransferInFlight) {
 }
 
 TEST(AcceptLoop, BacksOffWhenAcceptFails) {
+#ifdef __SANITIZE_ADDRESS__
+  // The limit below holds for the whole process, sanitizer runtimes included: UBSan's vptr check
+  // probes memory through a pipe, and without descriptors it reports any other thread's virtual
+  // call as "invalid vptr". The default build runs this test.
+  GTEST_SKIP() << "RLIMIT_NOFILE at its floor starves the sanitizer runtime";
+#endif
   Scratch scratch;
   auto context = scratch.context();
   Upstream upstream;
