@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/utf8.hpp"
+#include "fuzz_checks.hpp"
 #include "mail/mime.hpp"
 #include "mail/smtp_server.hpp"
 
@@ -21,22 +21,7 @@ namespace {
 
 namespace json = boost::json;
 
-void require_utf8(std::string_view text) {
-  if (devx::core::valid_utf8(text) != text) __builtin_trap();
-}
-
-void require_utf8(const json::value& value) {
-  if (value.is_string()) {
-    require_utf8(std::string_view(value.get_string()));
-  } else if (value.is_array()) {
-    for (const auto& item : value.get_array()) require_utf8(item);
-  } else if (value.is_object()) {
-    for (const auto& [key, item] : value.get_object()) {
-      require_utf8(std::string_view(key));
-      require_utf8(item);
-    }
-  }
-}
+using devx::fuzz::require_utf8;
 
 void fuzz_message(std::string_view input) {
   const json::object message = devx::mail::parse_message(input);

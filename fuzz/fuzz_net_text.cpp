@@ -24,8 +24,8 @@
 #include <string_view>
 
 #include "core/json.hpp"
-#include "core/utf8.hpp"
 #include "edge/edge_internal.hpp"
+#include "fuzz_checks.hpp"
 #include "mail/mail_store.hpp"
 #include "tunnel/cloudflare_api.hpp"
 #include "webhook/quick_tunnel.hpp"
@@ -35,22 +35,7 @@ namespace {
 
 namespace json = boost::json;
 
-void require_utf8(std::string_view text) {
-  if (devx::core::valid_utf8(text) != text) __builtin_trap();
-}
-
-void require_utf8(const json::value& value) {
-  if (value.is_string()) {
-    require_utf8(std::string_view(value.get_string()));
-  } else if (value.is_array()) {
-    for (const auto& item : value.get_array()) require_utf8(item);
-  } else if (value.is_object()) {
-    for (const auto& [key, item] : value.get_object()) {
-      require_utf8(std::string_view(key));
-      require_utf8(item);
-    }
-  }
-}
+using devx::fuzz::require_utf8;
 
 // An error is reported as text and as JSON details: both must stay valid whatever the input.
 void require_clean_error(const devx::Error& e) {
