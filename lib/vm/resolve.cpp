@@ -328,9 +328,9 @@ std::string resolve_vm_name(Context& context, const VmOptions& options, std::str
 
 namespace {
 
-// The provider in the `vm init` record of the VM the name resolver picks, "" when there is none.
-std::string recorded_provider(Context& context, const VmOptions& options) {
-  const auto record = load_record(context, resolve_vm_name(context, options, nullptr));
+// The provider in the `vm init` record of VM `vm_name`, "" when there is none.
+std::string recorded_provider(Context& context, const std::string& vm_name) {
+  const auto record = load_record(context, vm_name);
   if (!record) return {};
   const auto* provider = record->if_contains("provider");
   if (provider == nullptr || !provider->is_string()) return {};
@@ -357,19 +357,19 @@ ResolvedVm resolve(Context& context, const VmOptions& options) {
   } else if (auto project = project_provider(options.project_dir); !project.empty()) {
     target.provider = project;
     target.provider_source = "project";
-  } else if (auto recorded = recorded_provider(context, options); !recorded.empty()) {
+  } else {
     // `vm init --provider podman` on a Linux host would otherwise be followed by commands that
     // detect `host` and miss the VM just made.
-    target.provider = recorded;
-    target.provider_source = "recorded";
+    target.name = resolve_vm_name(context, options, &target.name_source);
+    target.provider = recorded_provider(context, target.name);
+    if (!target.provider.empty()) target.provider_source = "recorded";
   }
   if (!target.provider.empty()) {
     const std::string source =
         target.provider_source == "option"        ? "the provider option"
         : target.provider_source == "user-config" ? (context.home() / kConfigKey).string()
-        : target.provider_source == "recorded"
-            ? "the record of VM " + resolve_vm_name(context, options, nullptr)
-            : "devx.yaml";
+        : target.provider_source == "recorded"    ? "the record of VM " + target.name
+                                                  : "devx.yaml";
     engine = check_explicit(context, target.provider, out.platform, source);
   } else {
     std::vector<std::string> candidates;
@@ -401,7 +401,7 @@ ResolvedVm resolve(Context& context, const VmOptions& options) {
     target.provider = candidates.front();
     target.provider_source = "detected";
   }
-  target.name = resolve_vm_name(context, options, &target.name_source);
+  if (target.name.empty()) target.name = resolve_vm_name(context, options, &target.name_source);
   out.provider = make_provider(target.provider, out.platform, engine);
   target.runtime = out.provider->runtime();
   return out;
